@@ -1,0 +1,77 @@
+"""What every frame source provides."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+from vstyle.frames import Frame
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What is known about a source once it is open.
+
+    Attributes:
+        width, height: size of the frames it yields (after rotation), in pixels.
+        fps: nominal frame rate, or ``None`` when unknown.
+        frame_count: number of frames if known up front (files), else ``None`` (cameras).
+        time_base: unit of the frames' ``pts``; ``None`` when frames carry no pts.
+        live: ``True`` for sources that produce frames in real time whether or not they are
+            consumed (cameras, the synthetic source in real-time mode).
+        path: the file this came from, when it did; sinks use it to copy audio.
+    """
+
+    width: int
+    height: int
+    fps: Fraction | None = None
+    frame_count: int | None = None
+    time_base: Fraction | None = None
+    live: bool = False
+    path: Path | None = None
+    description: str = field(default="", compare=False)
+
+
+class Source(abc.ABC):
+    """A context manager that yields :class:`~vstyle.frames.Frame` objects.
+
+    Resources (files, cameras, threads) are acquired in :meth:`open` (called by ``__enter__``) and
+    released in :meth:`close`, which is safe to call twice. Iterating yields frames until the end of
+    the stream; :meth:`stop` may be called from another thread to end iteration early.
+    """
+
+    @property
+    @abc.abstractmethod
+    def info(self) -> SourceInfo:
+        """Facts about the open source; raises ``RuntimeError`` before :meth:`open`."""
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Acquire the underlying resource; raise :class:`~vstyle.errors.SourceError` on failure."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release everything; idempotent."""
+
+    @abc.abstractmethod
+    def frames(self) -> Iterator[Frame]:
+        """Yield frames in presentation order until the end of the stream or :meth:`stop`."""
+
+    def stop(self) -> None:  # noqa: B027 - optional hook, sources without threads need nothing
+        """Ask a running :meth:`frames` iterator to finish soon (thread-safe)."""
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def __enter__(self) -> Source:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
