@@ -1,0 +1,122 @@
+"""The two jobs users run: render a file (offline) and run a live filter."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from vstyle.capture import open_source
+from vstyle.capture.base import Source
+from vstyle.config import PipelineConfig, StylizeConfig
+from vstyle.frames import Frame
+from vstyle.metrics import Metrics
+from vstyle.pipeline import Pipeline
+from vstyle.sinks import open_sink
+from vstyle.sinks.base import Sink
+from vstyle.stylizer import Stylizer, scaled_size
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    source: Source,
+    sink: Sink,
+    stylize: StylizeConfig,
+    pipeline: PipelineConfig,
+    *,
+    on_start: Callable[[Source], None] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+) -> Metrics:
+    """Open ``source``, ``sink`` and a stylizer, run the pipeline, and release all of them.
+
+    Resources are released in reverse order even after a half-finished setup. The sink commits its
+    output on success or Ctrl-C and discards it on any error, so no half-written file is left.
+    """
+    with ExitStack() as stack:
+        stack.enter_context(source)
+        info = source.info
+        width, height = scaled_size(info.width, info.height, stylize.height)
+        stack.enter_context(sink)
+        sink.open(dataclasses.replace(info, width=width, height=height))
+        stylizer = stack.enter_context(Stylizer(stylize))
+        if on_start is not None:
+            on_start(source)
+        job = Pipeline(source, stylizer.stylize_batch, sink, pipeline, batch_size=stylize.batch_size, on_frame=on_frame)
+        try:
+            metrics = job.run()
+        finally:
+            backend = stylizer.backend
+            job.metrics.extra.update(
+                {
+                    "backend": backend.name,
+                    "device": backend.device,
+                    "model": str(stylizer.model_path),
+                    "input_size": [info.width, info.height],
+                    "output_size": [width, height],
+                    "batch_size": job.batch_size,
+                    "stylizer": stylizer.times.as_dict(),
+                }
+            )
+        return metrics
+
+
+def render(
+    input: str | Path,
+    output: str | Path,
+    *,
+    stylize: StylizeConfig | None = None,
+    max_frames: int | None = None,
+    sink_options: dict[str, Any] | None = None,
+    on_start: Callable[[Source], None] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+) -> Metrics:
+    """Stylize a video file (or image sequence, or ``"synthetic"``) into ``output``, losing no frame.
+
+    Args:
+        input: a video file, an image folder or glob, or a synthetic source spec.
+        output: a video file (audio and other streams of the input are copied), an image pattern
+            or folder, or ``"null"``.
+        stylize: model, backend, height, batch size.
+        max_frames: stop after this many frames.
+        sink_options: passed to the sink (``crf``, ``preset``, ``codec``, ``overwrite``).
+
+    Returns:
+        the run's metrics.
+    """
+    return run(
+        open_source(input),
+        open_sink(output, **(sink_options or {})),
+        stylize or StylizeConfig(),
+        PipelineConfig(mode="offline", max_frames=max_frames),
+        on_start=on_start,
+        on_frame=on_frame,
+    )
+
+
+def live(
+    input: str | Path | int,
+    output: str | Path = "window",
+    *,
+    stylize: StylizeConfig | None = None,
+    max_frames: int | None = None,
+    source_options: dict[str, Any] | None = None,
+    sink_options: dict[str, Any] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+) -> Metrics:
+    """Run a live filter: newest frame wins, drops are counted, latency stays bounded.
+
+    Args:
+        input: a camera index, a file (played at its own rate) or ``"synthetic"``.
+        output: ``"window"``, ``"null"``, ``"virtualcam"`` or a file to record to.
+    """
+    return run(
+        open_source(input, **(source_options or {})),
+        open_sink(output, **(sink_options or {})),
+        stylize or StylizeConfig(),
+        PipelineConfig(mode="live", max_frames=max_frames, queue_size=1),
+        on_frame=on_frame,
+    )

@@ -1,0 +1,80 @@
+"""Which network a style name or model path means.
+
+Bundled styles are ONNX files inside the package (``vstyle/assets/models/<name>.onnx`` with a JSON
+model card beside each). Until the project ships trained models, the teacher networks in the
+shared data folder can stand in: ``--style scream`` imports that teacher once and caches its ONNX
+export (needs the ``torch`` extra).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vstyle.data import shared_data_dir
+from vstyle.errors import ModelError
+
+BUNDLED_DIR = Path(__file__).parent / "assets" / "models"
+#: The style used when neither a model nor a style is given (first of these that is available).
+DEFAULT_STYLES: tuple[str, ...] = ("scream", "udnie", "wave", "wreck")
+
+
+@dataclass(frozen=True)
+class StyleEntry:
+    """A style the user can select with ``--style NAME``."""
+
+    name: str
+    kind: str  # "bundled" or "teacher"
+    path: Path
+
+
+def available_styles() -> list[StyleEntry]:
+    """Bundled styles first, then teachers found in the shared data folder."""
+    entries = [StyleEntry(p.stem, "bundled", p) for p in sorted(BUNDLED_DIR.glob("*.onnx"))]
+    root = shared_data_dir()
+    if root is not None and (root / "teachers").is_dir():
+        bundled = {e.name for e in entries}
+        entries += [
+            StyleEntry(p.name, "teacher", p)
+            for p in sorted((root / "teachers").iterdir())
+            if (p / "manifest.json").is_file() and p.name not in bundled
+        ]
+    return entries
+
+
+def default_style() -> str:
+    """Name of the style used when none is given."""
+    names = {e.name for e in available_styles()}
+    for name in DEFAULT_STYLES:
+        if name in names:
+            return name
+    raise ModelError(
+        "no bundled style and no teacher networks found (../shared/data/teachers); "
+        "pass --model PATH to an .onnx file made by `vstyle export`"
+    )
+
+
+def resolve_model(model: Path | None, style: str | None) -> Path:
+    """The ONNX file to run for a model path or style name (``None`` for both: the default style).
+
+    A ``.pt`` checkpoint or a teacher folder is exported to ONNX in the cache first.
+    """
+    if model is not None:
+        model = Path(model)
+        if not model.exists():
+            raise ModelError(f"model {model} not found; pass an .onnx file, a .pt checkpoint or a teacher folder")
+        if model.is_file() and model.suffix.lower() == ".onnx":
+            return model
+        from vstyle.models.export import cached_onnx
+
+        return cached_onnx(model)
+    name = style or default_style()
+    for entry in available_styles():
+        if entry.name == name:
+            if entry.kind == "bundled":
+                return entry.path
+            from vstyle.models.export import teacher_onnx
+
+            return teacher_onnx(name)
+    names = ", ".join(e.name for e in available_styles()) or "none found"
+    raise ModelError(f"unknown style {name!r}; available styles: {names} (see `vstyle styles`)")

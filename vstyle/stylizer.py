@@ -1,0 +1,164 @@
+"""Frame in, frame out: sizing, tensor layout and the backend call in one place."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from vstyle.backends import Backend, open_backend
+from vstyle.config import StylizeConfig
+from vstyle.frames import check_image
+from vstyle.styles import resolve_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StylizerTimes:
+    """Seconds spent inside the stylizer, summed over every call."""
+
+    preprocess: float = 0.0
+    infer: float = 0.0
+    postprocess: float = 0.0
+    frames: int = 0
+    calls: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        n = max(self.frames, 1)
+        return {
+            "preprocess_ms_per_frame": 1e3 * self.preprocess / n,
+            "infer_ms_per_frame": 1e3 * self.infer / n,
+            "postprocess_ms_per_frame": 1e3 * self.postprocess / n,
+            "frames": self.frames,
+            "calls": self.calls,
+        }
+
+
+def scaled_size(width: int, height: int, target_height: int | None) -> tuple[int, int]:
+    """Frame size after scaling to ``target_height`` (aspect kept, both sides even)."""
+    if target_height is None or target_height == height:
+        return width, height
+    new_h = max(2, target_height - target_height % 2)
+    new_w = max(2, int(round(width * new_h / height / 2.0)) * 2)
+    return new_w, new_h
+
+
+@dataclass
+class Stylizer:
+    """Stylizes ``H×W×3 uint8`` RGB images with one style network.
+
+    Frames are scaled to ``config.height`` (if set), padded by reflection to the model's size
+    multiple, run through the backend and cropped back, so the output has the scaled size.
+
+    Example:
+        >>> with Stylizer(StylizeConfig(style="scream")) as stylize:  # doctest: +SKIP
+        ...     painted = stylize(frame)
+    """
+
+    config: StylizeConfig = field(default_factory=StylizeConfig)
+    times: StylizerTimes = field(default_factory=StylizerTimes, init=False)
+    model_path: Path | None = field(default=None, init=False)
+    size_multiple: int = field(default=4, init=False)
+    _backend: Backend | None = field(default=None, init=False, repr=False)
+    _buffer: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            raise RuntimeError("Stylizer is not open; use it as a context manager")
+        return self._backend
+
+    def open(self) -> Stylizer:
+        from vstyle.models.metadata import read_model_metadata
+
+        self.model_path = resolve_model(self.config.model, self.config.style)
+        info = read_model_metadata(self.model_path)
+        self.size_multiple = max(1, info.size_multiple)
+        backend = open_backend(self.model_path, self.config.backend, threads=self.config.threads)
+        backend.__enter__()
+        self._backend = backend
+        log.info("stylizer: %s on %s (%s)", self.model_path.name, backend.name, backend.device)
+        return self
+
+    def close(self) -> None:
+        if self._backend is not None:
+            backend, self._backend = self._backend, None
+            backend.__exit__(None, None, None)
+        self._buffer = None
+
+    def __enter__(self) -> Stylizer:
+        try:
+            return self.open()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` of the stylized frame for an input of this size."""
+        return scaled_size(width, height, self.config.height)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return self.stylize_batch([image])[0]
+
+    def stylize_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Stylize same-sized images in one backend call.
+
+        Shape:
+            - images: each ``(H, W, 3)`` uint8 RGB, all the same size.
+            - returns: each ``(H', W', 3)`` uint8 RGB, ``(W', H') = output_size(W, H)``.
+        """
+        if not images:
+            return []
+        t0 = time.perf_counter()
+        height, width = check_image(images[0], "frame").shape[:2]
+        out_w, out_h = self.output_size(width, height)
+        m = self.size_multiple
+        pad_h, pad_w = (-out_h) % m, (-out_w) % m
+        batch = self._input_buffer(len(images), out_h + pad_h, out_w + pad_w)
+        for i, image in enumerate(images):
+            if check_image(image, "frame").shape[:2] != (height, width):
+                raise ValueError(f"all frames of a batch must be {width}×{height}. Got {image.shape[1]}×{image.shape[0]}")
+            if (out_w, out_h) != (width, height):
+                image = cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_AREA)
+            if pad_h or pad_w:
+                # Reflection keeps the network's padding statistics close to a real border;
+                # zeros would leave a dark seam the instance norm then spreads.
+                image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+            # One pass: HWC uint8 → CHW float32, written straight into the reused batch buffer.
+            np.copyto(batch[i], image.transpose(2, 0, 1), casting="unsafe")
+        t1 = time.perf_counter()
+        result = self.backend.infer(batch)
+        t2 = time.perf_counter()
+        outputs = []
+        for i in range(len(images)):
+            chw = result[i, :, :out_h, :out_w]
+            hwc = np.empty((out_h, out_w, 3), np.uint8)
+            # Round to nearest; values are already clamped to 0..255 inside the graph.
+            np.add(chw.transpose(1, 2, 0), 0.5, out=hwc, casting="unsafe")
+            outputs.append(hwc)
+        t3 = time.perf_counter()
+        times = self.times
+        times.preprocess += t1 - t0
+        times.infer += t2 - t1
+        times.postprocess += t3 - t2
+        times.frames += len(images)
+        times.calls += 1
+        return outputs
+
+    def _input_buffer(self, n: int, height: int, width: int) -> np.ndarray:
+        shape = (n, 3, height, width)
+        if self._buffer is None or self._buffer.shape != shape:
+            self._buffer = np.empty(shape, np.float32)
+        return self._buffer
