@@ -85,16 +85,16 @@ class Pipeline:
     # -- queue policy -----------------------------------------------------------------------
 
     def _put(self, q: queue.Queue[Any], item: Any) -> None:
-        if self.live:
+        # The end-of-stream marker never displaces a frame: it waits for room, in both modes.
+        if self.live and item is not EOS:
             while True:
                 try:
                     q.put_nowait(item)
                     return
                 except queue.Full:
                     with contextlib.suppress(queue.Empty):
-                        old = q.get_nowait()
-                        if old is not EOS:
-                            self.metrics.count_drop()
+                        q.get_nowait()
+                        self.metrics.count_drop()
         while True:
             if self._stop.is_set():
                 raise _Stopped

@@ -1,0 +1,190 @@
+"""The threaded pipeline: queue policies, ordering, error surfacing and interruption."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from vstyle.capture.base import Source, SourceInfo
+from vstyle.config import PipelineConfig
+from vstyle.errors import StageError
+from vstyle.frames import Frame
+from vstyle.pipeline import Pipeline
+from vstyle.sinks.base import Sink
+
+
+class CountingSource(Source):
+    """Yields ``n`` small frames as fast as asked; can fail at a chosen frame."""
+
+    def __init__(self, n: int, fail_at: int | None = None, live: bool = False) -> None:
+        self.n, self.fail_at, self.live = n, fail_at, live
+        self._stop = threading.Event()
+        self.opened = self.closed = False
+
+    @property
+    def info(self) -> SourceInfo:
+        return SourceInfo(8, 6, Fraction(30), self.n, Fraction(1, 30), live=self.live)
+
+    def open(self) -> None:
+        self.opened = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def frames(self) -> Iterator[Frame]:
+        for i in range(self.n):
+            if self._stop.is_set():
+                return
+            if i == self.fail_at:
+                raise OSError(f"read error at frame {i}")
+            yield Frame(np.full((6, 8, 3), i % 256, np.uint8), i, i, Fraction(1, 30), time.monotonic())
+
+
+class ListSink(Sink):
+    def __init__(self, fail_at: int | None = None, interrupt_at: int | None = None, stop_at: int | None = None) -> None:
+        self.frames: list[Frame] = []
+        self.fail_at, self.interrupt_at, self.stop_at = fail_at, interrupt_at, stop_at
+
+    def open(self, info: SourceInfo) -> None:
+        pass
+
+    def write(self, frame: Frame) -> None:
+        if len(self.frames) == self.fail_at:
+            raise OSError("disk full")
+        if len(self.frames) == self.interrupt_at:
+            raise KeyboardInterrupt
+        self.frames.append(frame)
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def wants_stop(self) -> bool:
+        return self.stop_at is not None and len(self.frames) >= self.stop_at
+
+
+def invert(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [255 - img for img in images]
+
+
+def slow_invert(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    time.sleep(0.01 * len(images))
+    return invert(images)
+
+
+def no_pipeline_threads_left() -> bool:
+    return not any(t.name.startswith("vstyle-") for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+def test_offline_keeps_every_frame_in_order(batch_size: int) -> None:
+    sink = ListSink()
+    metrics = Pipeline(CountingSource(40), invert, sink, PipelineConfig(mode="offline", queue_size=2), batch_size=batch_size).run()
+    assert [f.index for f in sink.frames] == list(range(40))
+    assert [f.pts for f in sink.frames] == list(range(40))
+    assert all(int(f.image[0, 0, 0]) == 255 - f.index for f in sink.frames)
+    assert metrics.frames_in == metrics.frames_out == 40
+    assert metrics.dropped == 0
+    assert len(metrics.latencies_s) == 40
+    assert metrics.stages["stylize"].items == 40
+
+
+def test_offline_blocks_a_fast_source_instead_of_dropping() -> None:
+    sink = ListSink()
+    metrics = Pipeline(CountingSource(30), slow_invert, sink, PipelineConfig(mode="offline", queue_size=1)).run()
+    assert len(sink.frames) == 30 and metrics.dropped == 0
+
+
+def test_live_drops_oldest_and_counts_drops() -> None:
+    sink = ListSink()
+    source = CountingSource(60, live=True)
+    metrics = Pipeline(source, slow_invert, sink, PipelineConfig(mode="live", queue_size=1)).run()
+    indices = [f.index for f in sink.frames]
+    assert metrics.dropped > 0, "a source faster than the network must lose frames in live mode"
+    assert metrics.frames_out + metrics.dropped == metrics.frames_in == 60
+    assert indices == sorted(indices), "newest-frame-wins must never reorder"
+    assert indices[-1] >= 55, "the newest frames survive, not the oldest"
+
+
+def test_live_mode_ignores_batching() -> None:
+    pipe = Pipeline(CountingSource(5), invert, ListSink(), PipelineConfig(mode="live"), batch_size=8)
+    assert pipe.batch_size == 1
+
+
+@pytest.mark.parametrize(
+    ("stage", "source", "process", "sink"),
+    [
+        ("capture", CountingSource(50, fail_at=7), invert, ListSink()),
+        ("stylize", CountingSource(50), None, ListSink()),
+        ("write", CountingSource(50), invert, ListSink(fail_at=4)),
+    ],
+)
+def test_first_failing_stage_stops_the_rest_and_is_named(stage, source, process, sink) -> None:
+    calls = {"n": 0}
+
+    def failing(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("network exploded")
+        return invert(images)
+
+    with pytest.raises(StageError) as info:
+        Pipeline(source, process or failing, sink, PipelineConfig(mode="offline", queue_size=2)).run()
+    assert info.value.stage == stage
+    assert str(info.value).startswith(f"{stage} stage failed: ")
+    assert info.value.__cause__ is info.value.error
+    assert no_pipeline_threads_left()
+
+
+def test_stage_error_is_raised_once_even_when_others_fail_after() -> None:
+    # The sink fails; the stylize stage then finds the stop flag and must not add a second error.
+    with pytest.raises(StageError) as info:
+        Pipeline(CountingSource(100), slow_invert, ListSink(fail_at=0), PipelineConfig(queue_size=1)).run()
+    assert info.value.stage == "write"
+    assert isinstance(info.value.error, OSError)
+
+
+def test_keyboard_interrupt_stops_every_stage_and_marks_metrics() -> None:
+    sink = ListSink(interrupt_at=5)
+    pipe = Pipeline(CountingSource(1000), invert, sink, PipelineConfig(queue_size=2))
+    with pytest.raises(KeyboardInterrupt):
+        pipe.run()
+    assert pipe.metrics.interrupted
+    assert len(sink.frames) == 5
+    assert no_pipeline_threads_left()
+
+
+def test_sink_that_wants_to_stop_ends_the_run_cleanly() -> None:
+    sink = ListSink(stop_at=3)
+    metrics = Pipeline(CountingSource(10_000), invert, sink, PipelineConfig(queue_size=2)).run()
+    assert metrics.frames_out == 3
+    assert no_pipeline_threads_left()
+
+
+def test_max_frames_limits_capture() -> None:
+    sink = ListSink()
+    metrics = Pipeline(CountingSource(100), invert, sink, PipelineConfig(max_frames=12)).run()
+    assert metrics.frames_in == 12 and len(sink.frames) == 12
+
+
+def test_metrics_summary_and_json(tmp_path) -> None:
+    metrics = Pipeline(CountingSource(20), invert, ListSink(), PipelineConfig()).run()
+    d = metrics.as_dict()
+    assert d["frames_out"] == 20 and d["fps"] > 0
+    assert set(d["latency_ms"]) == {"p50", "p95", "p99"}
+    assert d["latency_ms"]["p50"] <= d["latency_ms"]["p95"] <= d["latency_ms"]["p99"]
+    assert set(d["stages_ms_per_frame"]) == {"capture", "stylize", "write"}
+    assert "20 frames" in metrics.summary()
+    path = tmp_path / "m.json"
+    metrics.write_json(path)
+    import json
+
+    assert json.loads(path.read_text())["frames_out"] == 20
