@@ -161,8 +161,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from vstyle.render import render
 
     output = args.output or _free_name(Path("vstyle-demo.mp4"))
-    spec = f"synthetic:640x360@30:{args.frames}"
-    metrics = render(spec, output, stylize=_stylize_config(args), max_frames=args.max_frames)
+    metrics = render(
+        "synthetic:640x360@30", output, stylize=_stylize_config(args), source_options={"num_frames": args.frames},
+        max_frames=args.max_frames,
+    )
     _finish(metrics, args)
     # A contact sheet of input | output at a few moments, to look at the result.
     import av

@@ -70,6 +70,7 @@ def render(
     *,
     stylize: StylizeConfig | None = None,
     max_frames: int | None = None,
+    source_options: dict[str, Any] | None = None,
     sink_options: dict[str, Any] | None = None,
     on_start: Callable[[Source], None] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
@@ -82,13 +83,14 @@ def render(
             or folder, or ``"null"``.
         stylize: model, backend, height, batch size.
         max_frames: stop after this many frames.
+        source_options: passed to the source (e.g. ``num_frames`` for ``"synthetic"``).
         sink_options: passed to the sink (``crf``, ``preset``, ``codec``, ``overwrite``).
 
     Returns:
         the run's metrics.
     """
     return run(
-        open_source(input),
+        open_source(input, **(source_options or {})),
         open_sink(output, **(sink_options or {})),
         stylize or StylizeConfig(),
         PipelineConfig(mode="offline", max_frames=max_frames),

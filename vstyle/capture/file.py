@@ -1,0 +1,359 @@
+"""Frames from a video file, decoded by FFmpeg through PyAV."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from vstyle.capture.base import Source, SourceInfo
+from vstyle.errors import SourceError
+from vstyle.frames import Frame
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FileSource", "Orientation"]
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """The right-angle transform that turns decoded pixels upright, read from a display matrix.
+
+    FFmpeg's display matrix maps a decoded pixel ``(x, y)`` to its displayed place
+    ``(a·x + c·y, b·x + d·y)``. Snapped to right angles that is a transpose (when the axes swap)
+    followed by flips; this matches what the ``ffmpeg`` command line does with ``-autorotate``.
+
+    Attributes:
+        transpose: swap rows and columns first.
+        flip_rows: then reverse the row order (upside down).
+        flip_cols: then reverse the column order (mirror).
+    """
+
+    transpose: bool = False
+    flip_rows: bool = False
+    flip_cols: bool = False
+
+    @classmethod
+    def from_frame(cls, frame: av.VideoFrame) -> Orientation:
+        """The orientation a decoded frame's ``DISPLAYMATRIX`` side data asks for (identity if none)."""
+        for side_data in frame.side_data:
+            if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+                return cls.from_matrix(np.frombuffer(bytes(side_data), dtype=np.int32, count=9))
+        return cls()
+
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray) -> Orientation:
+        """Orientation from FFmpeg's 3×3 display matrix (9 int32, 16.16 fixed point, row-major)."""
+        a, b, c, d = (float(matrix[i]) / 65536.0 for i in (0, 1, 3, 4))
+        swap = abs(b) + abs(c) > abs(a) + abs(d)
+        exact = (a == 0 and d == 0) if swap else (b == 0 and c == 0)
+        if not exact:
+            angle = float(np.degrees(np.arctan2(b, a)))
+            logger.warning(
+                "display matrix rotates by %.1f degrees, not a multiple of 90; rotating to the nearest one",
+                angle,
+            )
+        if swap:
+            # displayed row follows x (sign of b), displayed column follows y (sign of c)
+            return cls(transpose=True, flip_rows=b < 0, flip_cols=c < 0)
+        return cls(transpose=False, flip_rows=d < 0, flip_cols=a < 0)
+
+    @property
+    def is_identity(self) -> bool:
+        return not (self.transpose or self.flip_rows or self.flip_cols)
+
+    def size(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` of a ``width×height`` frame once turned upright."""
+        return (height, width) if self.transpose else (width, height)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """Turn an ``H×W×C`` image upright; returns a new contiguous array unless identity."""
+        if self.transpose:
+            image = cv2.transpose(image)
+        if self.flip_rows and self.flip_cols:
+            return cv2.flip(image, -1)
+        if self.flip_rows:
+            return cv2.flip(image, 0)
+        if self.flip_cols:
+            return cv2.flip(image, 1)
+        return image
+
+
+class FileSource(Source):
+    """Decode a video file (any container and codec FFmpeg reads) into upright 8-bit RGB frames.
+
+    * Every pixel format (10-bit, 4:4:4, gray, RGB, …) is converted to ``uint8`` RGB, honouring the
+      frame's colour matrix and range.
+    * Rotation metadata (the display matrix) is applied to the pixels, so frames come out upright
+      and :attr:`info` reports the upright size.
+    * Timestamps are the stream's own ``pts`` in its ``time_base``; variable frame rate survives.
+      Only frames without a ``pts`` get one made up from their index and the nominal rate.
+    * Packets that fail to decode (a corrupt or truncated file) are skipped and counted in
+      :attr:`corrupt_packets`; the file fails to open only when no frame at all can be decoded.
+
+    The first frame is decoded in :meth:`open` to learn the upright size and to fail early.
+
+    Args:
+        path: the video file.
+
+    Example:
+        >>> with FileSource("clip.mp4") as source:  # doctest: +SKIP
+        ...     for frame in source:
+        ...         print(frame.index, frame.time, frame.image.shape)
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._container: av.container.InputContainer | None = None
+        self._stream: av.video.stream.VideoStream | None = None
+        self._info: SourceInfo | None = None
+        self._orientation = Orientation()
+        self._decoded: Iterator[av.VideoFrame] | None = None
+        self._first: av.VideoFrame | None = None
+        self._started = False
+        self._stop = threading.Event()
+        self._corrupt_packets = 0
+        self._last_error: Exception | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        if self._container is not None:
+            return
+        path = self.path
+        if not path.exists():
+            raise SourceError(
+                f"video file {path} not found; check the path (expected an existing video file)"
+            )
+        if path.is_dir():
+            raise SourceError(
+                f"{path} is a folder, expected a video file; to read a folder of images use "
+                "ImageSequenceSource (or pass the folder as the input)"
+            )
+        try:
+            container = av.open(str(path), mode="r")
+        except av.FFmpegError as error:
+            raise SourceError(
+                f"cannot read {path} as a video: FFmpeg says {_ffmpeg_reason(error)!r}; expected a media "
+                "file FFmpeg can read (mp4, mkv, mov, webm, avi, …) - it may not be a video, or be truncated"
+            ) from error
+        try:
+            self._open_stream(container)
+        except BaseException:
+            container.close()
+            self._reset()
+            raise
+
+    def _open_stream(self, container: av.container.InputContainer) -> None:
+        path = self.path
+        if not container.streams.video:
+            kinds = ", ".join(sorted({s.type for s in container.streams})) or "nothing"
+            raise SourceError(f"{path} has no video stream (found: {kinds}); expected a file with video")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame + slice threads; FFmpeg picks the thread count
+        self._container, self._stream = container, stream
+        self._stop.clear()
+        self._started = False
+        self._corrupt_packets = 0
+        self._last_error = None
+        self._decoded = self._decode_frames()
+        self._first = next(self._decoded, None)
+        if self._first is None:
+            detail = f"; last error: {_ffmpeg_reason(self._last_error)}" if self._last_error else ""
+            raise SourceError(
+                f"{path} has no decodable video frames ({self._corrupt_packets} packets failed to decode"
+                f"{detail}); the file is empty or corrupt - re-export or re-download it"
+            )
+        self._orientation = Orientation.from_frame(self._first)
+        width, height = self._orientation.size(self._first.width, self._first.height)
+        fps = _stream_rate(stream)
+        time_base = Fraction(stream.time_base) if stream.time_base else (1 / fps if fps else None)
+        self._info = SourceInfo(
+            width=width,
+            height=height,
+            fps=fps,
+            frame_count=_frame_count(container, stream, fps),
+            time_base=time_base,
+            live=False,
+            path=path,
+            description=(
+                f"{path.name}: {stream.codec_context.name} {self._first.width}×{self._first.height} "
+                f"{self._first.format.name}"
+                + ("" if self._orientation.is_identity else f", {self._orientation}")
+            ),
+        )
+        logger.debug("opened %s: %s", path, self._info)
+
+    def close(self) -> None:
+        self._stop.set()
+        container = self._container
+        self._reset()
+        if container is not None:
+            container.close()
+
+    def _reset(self) -> None:
+        if self._decoded is not None:
+            self._decoded.close()  # type: ignore[attr-defined]
+        self._container = self._stream = None
+        self._decoded = None
+        self._first = None
+        self._info = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def info(self) -> SourceInfo:
+        if self._info is None:
+            raise RuntimeError(
+                f"FileSource({str(self.path)!r}) is not open; "
+                "use `with FileSource(path) as source:` or call open()"
+            )
+        return self._info
+
+    @property
+    def corrupt_packets(self) -> int:
+        """Packets skipped so far because FFmpeg could not decode them."""
+        return self._corrupt_packets
+
+    def frames(self) -> Iterator[Frame]:
+        info = self.info
+        if self._started:
+            raise RuntimeError(
+                f"FileSource({str(self.path)!r}) frames() can be iterated once per open(); reopen it"
+            )
+        self._started = True
+        return self._frames(info)
+
+    def _frames(self, info: SourceInfo) -> Iterator[Frame]:
+        decoded, first = self._decoded, self._first
+        assert decoded is not None and first is not None
+        self._first = None
+        rate_step = (1 / (info.fps * info.time_base)) if info.fps and info.time_base else None
+        index = 0
+        for video_frame in _chain(first, decoded):
+            if self._stop.is_set():
+                return
+            pts = video_frame.pts
+            if pts is None and rate_step is not None:
+                pts = round(index * rate_step)
+            yield Frame(
+                image=self._to_rgb(video_frame, info),
+                index=index,
+                pts=pts,
+                time_base=info.time_base if pts is not None else None,
+                captured_at=time.monotonic(),
+            )
+            index += 1
+        announced = self._stream.frames if self._stream is not None else 0
+        if self._corrupt_packets:
+            logger.warning(
+                "%s: decoded %d frames, skipped %d packets FFmpeg could not decode (last: %s); "
+                "the file is truncated or corrupt",
+                self.path,
+                index,
+                self._corrupt_packets,
+                _ffmpeg_reason(self._last_error),
+            )
+        elif announced and index < announced:
+            logger.warning(
+                "%s: decoded %d of the %d frames its header announces; the file is probably truncated",
+                self.path,
+                index,
+                announced,
+            )
+
+    def _to_rgb(self, video_frame: av.VideoFrame, info: SourceInfo) -> np.ndarray:
+        width, height = self._orientation.size(info.width, info.height)  # decoded (pre-rotation) size
+        if video_frame.width != width or video_frame.height != height:
+            # a mid-stream resolution change: keep one size for the whole source
+            logger.debug(
+                "%s: frame of %d×%d scaled to %d×%d",
+                self.path,
+                video_frame.width,
+                video_frame.height,
+                width,
+                height,
+            )
+            image = video_frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+        else:
+            image = video_frame.to_ndarray(format="rgb24")
+        # rows of odd widths keep FFmpeg's padding; consumers (tensors, encoders) want packed rows
+        return np.ascontiguousarray(self._orientation.apply(image))
+
+    def _decode_frames(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames in presentation order, skipping (and counting) packets that fail."""
+        container, stream = self._container, self._stream
+        assert container is not None and stream is not None
+        packets = container.demux(stream)
+        while True:
+            if self._stop.is_set():
+                return
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return  # the demuxer's final empty packet already flushed the decoder
+            except av.FFmpegError as error:  # the container itself is damaged past here
+                self._note_error(error)
+                break
+            try:
+                decoded = packet.decode()
+            except av.FFmpegError as error:
+                self._note_error(error)
+                continue
+            yield from decoded
+        try:  # drain frames the (threaded) decoder still holds
+            yield from stream.codec_context.decode(None)
+        except av.FFmpegError as error:
+            logger.debug("%s: flushing the decoder failed: %s", self.path, error)
+
+    def _note_error(self, error: Exception) -> None:
+        self._corrupt_packets += 1
+        self._last_error = error
+        logger.debug("%s: skipped a packet: %s", self.path, error)
+
+
+def _chain(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    yield first
+    yield from rest
+
+
+def _ffmpeg_reason(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown"
+    return getattr(error, "strerror", None) or str(error)
+
+
+def _stream_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate:
+            return Fraction(rate)
+    return None
+
+
+def _frame_count(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, fps: Fraction | None
+) -> int | None:
+    """Frames in the stream from its header, else estimated from its duration; ``None`` if unknown."""
+    if stream.frames:
+        return int(stream.frames)
+    if fps is None:
+        return None
+    if stream.duration and stream.time_base:
+        seconds = stream.duration * stream.time_base
+    elif container.duration:
+        seconds = Fraction(container.duration, av.time_base)
+    else:
+        return None
+    return max(1, round(seconds * fps))
