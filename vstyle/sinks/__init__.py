@@ -1,0 +1,23 @@
+"""Where stylized frames go: video files, image sequences, a window, a virtual camera, or nowhere.
+
+Every sink is a :class:`Sink` context manager; :func:`open_sink` picks one from a user's output spec.
+Optional GUI and camera libraries (pygame, pyvirtualcam) are imported only when their sink opens.
+"""
+
+from vstyle.sinks.base import Sink
+from vstyle.sinks.display import DisplaySink
+from vstyle.sinks.factory import open_sink
+from vstyle.sinks.images import ImageSequenceSink
+from vstyle.sinks.null import NullSink
+from vstyle.sinks.video import VideoFileSink
+from vstyle.sinks.virtualcam import VirtualCameraSink
+
+__all__ = [
+    "DisplaySink",
+    "ImageSequenceSink",
+    "NullSink",
+    "Sink",
+    "VideoFileSink",
+    "VirtualCameraSink",
+    "open_sink",
+]

@@ -1,0 +1,102 @@
+"""DisplaySink under SDL's dummy video driver: a real window without a screen."""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from sink_media import pattern
+
+from vstyle.capture.base import SourceInfo
+from vstyle.errors import BackendUnavailableError
+from vstyle.frames import Frame
+from vstyle.sinks import DisplaySink
+
+pygame = pytest.importorskip("pygame")
+
+INFO = SourceInfo(width=64, height=48, fps=Fraction(25))
+
+
+@pytest.fixture(autouse=True)
+def _dummy_video_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+
+
+def shown() -> np.ndarray:
+    """The window's pixels as ``H×W×3`` RGB."""
+    return pygame.surfarray.array3d(pygame.display.get_surface()).transpose(1, 0, 2)
+
+
+def test_frames_are_shown_unchanged_without_the_overlay() -> None:
+    with DisplaySink(show_fps=False) as sink:
+        sink.open(INFO)
+        for index in range(3):
+            sink.write(Frame(pattern(index), index))
+            np.testing.assert_array_equal(shown(), pattern(index))
+        assert sink.frames_shown == 3
+        assert not sink.wants_stop
+    assert not pygame.display.get_init()
+
+
+def test_the_fps_overlay_draws_on_a_copy_and_smooths_the_rate() -> None:
+    image = pattern(0)
+    original = image.copy()
+    with DisplaySink() as sink:
+        sink.open(INFO)
+        for index in range(4):
+            sink.write(Frame(image, index, captured_at=1.0))
+        assert sink.fps is not None and sink.fps > 0
+        assert not np.array_equal(shown(), original)  # the label is drawn on the window...
+    np.testing.assert_array_equal(image, original)  # ...not on the frame other sinks may share
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "QUIT"},
+        {"type": "KEYDOWN", "key": "K_q"},
+        {"type": "KEYDOWN", "key": "K_ESCAPE"},
+    ],
+    ids=["window-closed", "q", "escape"],
+)
+def test_closing_the_window_or_pressing_q_or_escape_asks_to_stop(event: dict[str, str]) -> None:
+    with DisplaySink() as sink:
+        sink.open(INFO)
+        sink.write(Frame(pattern(0), 0))
+        assert not sink.wants_stop
+        extra = {"key": getattr(pygame, event["key"])} if "key" in event else {}
+        pygame.event.post(pygame.event.Event(getattr(pygame, event["type"]), **extra))
+        sink.write(Frame(pattern(1), 1))
+        assert sink.wants_stop
+
+
+def test_other_keys_do_not_stop() -> None:
+    with DisplaySink() as sink:
+        sink.open(INFO)
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE))
+        sink.write(Frame(pattern(0), 0))
+        assert not sink.wants_stop
+
+
+def test_a_large_frame_is_scaled_down_to_fit() -> None:
+    big = np.full((1200, 3200, 3), 90, np.uint8)
+    with DisplaySink(show_fps=False, max_width=1600, max_height=900) as sink:
+        sink.open(SourceInfo(width=3200, height=1200))
+        sink.write(Frame(big, 0))
+        assert pygame.display.get_surface().get_size() == (1600, 600)
+        assert (shown() == 90).all()
+
+
+def test_close_is_idempotent() -> None:
+    sink = DisplaySink()
+    sink.open(INFO)
+    sink.close()
+    sink.close()
+
+
+def test_missing_pygame_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pygame", None)  # makes `import pygame` fail
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'vstyle\[display\]'"):
+        DisplaySink().open(INFO)

@@ -1,0 +1,182 @@
+"""A window that shows frames as they are produced, drawn through SDL2 (pygame).
+
+Why not ``cv2.imshow``: vstyle depends on ``opencv-python-headless``, whose wheel has no GUI backend
+(``imshow`` raises) precisely so that it installs on servers without X11/GTK libraries. Adding
+``opencv-python`` for the window would put a second ``cv2`` package into the same environment, and
+the two overwrite each other's files. pygame's wheel bundles SDL2, needs no system GUI packages, and
+coexists with the headless ``cv2``; it is the optional extra ``vstyle[display]`` and is imported only
+when a window opens, never when vstyle is imported.
+
+SDL wants its window used from one thread: call :meth:`DisplaySink.open`, :meth:`~DisplaySink.write`
+and :meth:`~DisplaySink.close` from the same thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from types import ModuleType
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vstyle.capture.base import SourceInfo
+from vstyle.errors import BackendUnavailableError, SinkError
+from vstyle.frames import Frame, check_image
+from vstyle.sinks.base import Sink
+
+logger = logging.getLogger(__name__)
+
+#: Weight of the newest frame interval in the smoothed frame rate (an exponential moving average).
+FPS_SMOOTHING = 0.1
+
+
+def import_pygame() -> ModuleType:
+    """Import pygame, or explain how to install it.
+
+    Raises:
+        BackendUnavailableError: pygame is not installed.
+    """
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # its import banner would print on stdout
+    try:
+        import pygame
+    except ImportError as error:
+        raise BackendUnavailableError("the window needs pygame: pip install 'vstyle[display]'") from error
+    return pygame
+
+
+class DisplaySink(Sink):
+    """Shows frames in a window; pressing ``q`` or ``Esc``, or closing the window, sets :attr:`wants_stop`.
+
+    Frames larger than ``max_width`` × ``max_height`` are scaled down to fit (aspect kept). With
+    ``show_fps`` the top-left corner shows the smoothed rate at which frames arrive and, when frames
+    carry a capture time, the end-to-end latency from capture to display.
+
+    Args:
+        title: window title.
+        show_fps: draw the frame rate (and latency) over the picture.
+        max_width, max_height: largest window size, in pixels.
+    """
+
+    def __init__(
+        self, title: str = "vstyle", *, show_fps: bool = True, max_width: int = 1600, max_height: int = 900
+    ) -> None:
+        if max_width < 16 or max_height < 16:
+            raise ValueError(
+                f"max_width and max_height must be at least 16 pixels. Got {max_width}x{max_height}"
+            )
+        self.title = title
+        self.show_fps = show_fps
+        self.max_width = max_width
+        self.max_height = max_height
+        self.frames_shown = 0
+        self.fps: float | None = None
+        self._pygame: Any = None
+        self._screen: Any = None
+        self._window_size: tuple[int, int] | None = None
+        self._last_shown: float | None = None
+        self._wants_stop = False
+
+    @property
+    def wants_stop(self) -> bool:
+        """``True`` once the user pressed ``q``/``Esc`` or closed the window (seen at the next write)."""
+        return self._wants_stop
+
+    def open(self, info: SourceInfo) -> None:
+        """Open the window at the source's size (scaled to fit).
+
+        Raises:
+            BackendUnavailableError: pygame is not installed.
+            SinkError: SDL cannot open a window (no display; set ``SDL_VIDEODRIVER`` or use another sink).
+        """
+        if self._pygame is not None:
+            raise RuntimeError("DisplaySink.open() was called twice; make a new sink for each window")
+        pygame = import_pygame()
+        try:
+            pygame.display.init()
+        except pygame.error as error:
+            raise SinkError(
+                f"cannot open a window: SDL found no display ({error}); run where a desktop is available, "
+                "or write to a file or 'null' instead"
+            ) from error
+        self._pygame = pygame
+        pygame.display.set_caption(self.title)
+        if info.width > 0 and info.height > 0:
+            self._resize(info.width, info.height)
+
+    def write(self, frame: Frame) -> None:
+        """Show one frame, then handle the window's pending events (key presses, close button)."""
+        pygame = self._pygame
+        if pygame is None:
+            raise RuntimeError("DisplaySink.write() needs an open window; call open() first")
+        image = check_image(frame.image)
+        self._resize(image.shape[1], image.shape[0])
+        assert self._window_size is not None
+        width, height = self._window_size
+        if (width, height) != (image.shape[1], image.shape[0]):
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        now = time.monotonic()
+        self._update_fps(now)
+        if self.show_fps and self.fps is not None:
+            latency = now - frame.captured_at if frame.captured_at > 0 else None
+            image = _draw_label(image, _label(self.fps, latency))
+        surface = pygame.image.frombuffer(np.ascontiguousarray(image), (width, height), "RGB")
+        self._screen.blit(surface, (0, 0))
+        pygame.display.flip()
+        self.frames_shown += 1
+        self._handle_events()
+
+    def close(self) -> None:
+        """Close the window; idempotent."""
+        pygame, self._pygame = self._pygame, None
+        if pygame is not None:
+            self._screen = None
+            pygame.display.quit()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _resize(self, width: int, height: int) -> None:
+        scale = min(1.0, self.max_width / width, self.max_height / height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if size != self._window_size:
+            self._screen = self._pygame.display.set_mode(size)
+            self._window_size = size
+            if scale < 1.0:
+                logger.info("showing %dx%d frames scaled to %dx%d", width, height, *size)
+
+    def _update_fps(self, now: float) -> None:
+        if self._last_shown is not None:
+            interval = now - self._last_shown
+            if interval > 0:
+                rate = 1.0 / interval
+                self.fps = rate if self.fps is None else self.fps + FPS_SMOOTHING * (rate - self.fps)
+        self._last_shown = now
+
+    def _handle_events(self) -> None:
+        pygame = self._pygame
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT or (
+                event.type == pygame.KEYDOWN and event.key in (pygame.K_q, pygame.K_ESCAPE)
+            ):
+                self._wants_stop = True
+
+
+def _label(fps: float, latency: float | None) -> str:
+    text = f"{fps:5.1f} fps"
+    if latency is not None:
+        text += f"  {latency * 1000:4.0f} ms"
+    return text
+
+
+def _draw_label(image: np.ndarray, text: str) -> np.ndarray:
+    """``image`` with ``text`` in its top-left corner (a copy: the frame may be shared with other sinks)."""
+    out = image.copy()
+    scale = max(0.4, min(out.shape[0], out.shape[1]) / 720)
+    thickness = max(1, round(scale * 2))
+    origin = (8, 8 + round(22 * scale))
+    # Dark outline under light text stays legible on any picture.
+    cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return out

@@ -1,0 +1,192 @@
+"""Writing frames as numbered image files (PNG by default, JPEG and others by extension)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vstyle.capture.base import SourceInfo
+from vstyle.errors import SinkError
+from vstyle.frames import Frame, check_image
+from vstyle.sinks.base import Sink
+from vstyle.sinks.staging import check_writable_folder, remove_quietly, staging_path
+
+logger = logging.getLogger(__name__)
+
+#: File name used in a folder given without a pattern.
+DEFAULT_NAME = "%06d.png"
+#: Extensions an image sequence may use (what OpenCV's codecs write).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+_FIELD = re.compile(r"%(0?)(\d*)d")
+
+
+class ImageSequenceSink(Sink):
+    """Writes one image per frame, named by the frame's index.
+
+    Each image is encoded in memory, written under a temporary name and renamed, so no truncated image
+    ever carries a real name. A folder that already holds images matching the pattern is refused unless
+    ``overwrite``; with ``overwrite`` the images of an earlier run that this run did not replace are
+    removed when the sink commits (:meth:`close`), so the folder holds one sequence. :meth:`abort`
+    removes the images this run wrote (and the folder, if this run created it and it is empty).
+
+    Args:
+        pattern_or_folder: a pattern with one printf-style number, ``"out/%06d.png"``, or a folder
+            (``"out/"``), which means ``"out/%06d.png"``. A missing folder is created.
+        overwrite: allow writing into a folder that already holds a matching sequence.
+        jpeg_quality: JPEG quality, 0 to 100.
+
+    Attributes:
+        paths: the images written so far, in order.
+    """
+
+    def __init__(
+        self, pattern_or_folder: str | os.PathLike[str], *, overwrite: bool = False, jpeg_quality: int = 95
+    ) -> None:
+        text = os.fspath(pattern_or_folder)
+        if text.endswith(("/", os.sep)) or (Path(text).is_dir() and "%" not in text):
+            text = os.path.join(text, DEFAULT_NAME)
+        pattern = Path(text).expanduser()
+        if "%" in str(pattern.parent):
+            raise ValueError(f"the frame number must be in the file name, not the folder. Got {text!r}")
+        fields = _FIELD.findall(pattern.name.replace("%%", ""))
+        if len(fields) != 1 or pattern.name.replace("%%", "").count("%") != 1:
+            raise ValueError(
+                "an image pattern needs exactly one frame-number field such as %06d, e.g. 'out/%06d.png'. "
+                f"Got {text!r}"
+            )
+        if pattern.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(
+                f"image pattern must end in one of {', '.join(IMAGE_SUFFIXES)}. "
+                f"Got {pattern.suffix or 'no extension'!r}"
+            )
+        if not 0 <= jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be between 0 and 100. Got {jpeg_quality}")
+        self.pattern = pattern
+        self.folder = pattern.parent
+        self.overwrite = overwrite
+        self.jpeg_quality = jpeg_quality
+        self.paths: list[Path] = []
+        self._suffix = pattern.suffix.lower()
+        self._matcher = _name_matcher(pattern.name)
+        self._created: list[Path] = []
+        self._written: set[str] = set()
+        self._state = "new"
+
+    @property
+    def frames_written(self) -> int:
+        return len(self.paths)
+
+    def open(self, info: SourceInfo) -> None:
+        """Create the folder if needed and refuse one that already holds this sequence.
+
+        Raises:
+            SinkError: the folder cannot be created or written, or holds matching images without
+                ``overwrite``.
+        """
+        if self._state != "new":
+            raise RuntimeError("ImageSequenceSink.open() was called twice; make a new sink for each output")
+        what = f"images {str(self.pattern)!r}"
+        self._make_folder(what)
+        check_writable_folder(self.folder, what)
+        existing = self._existing()
+        if existing and not self.overwrite:
+            raise SinkError(
+                f"{self.folder} already holds {len(existing)} image(s) named like {self.pattern.name!r} "
+                f"(e.g. {existing[0]}); pass --overwrite or choose another folder"
+            )
+        self._state = "open"
+
+    def write(self, frame: Frame) -> None:
+        """Write the frame's image as ``pattern % frame.index``.
+
+        Raises:
+            SinkError: two frames share an index, or the image cannot be encoded or written.
+        """
+        if self._state != "open":
+            raise RuntimeError(f"ImageSequenceSink.write() needs an open sink; it is {self._state}")
+        image = check_image(frame.image)
+        name = self.pattern.name % frame.index
+        if name in self._written:
+            raise SinkError(f"frame index {frame.index} came twice; {name} would be overwritten")
+        ok, encoded = cv2.imencode(self._suffix, np.ascontiguousarray(image[..., ::-1]), self._params())
+        if not ok:
+            raise SinkError(f"OpenCV could not encode frame {frame.index} as {self._suffix}")
+        target = self.folder / name
+        staging = staging_path(target)
+        try:
+            staging.write_bytes(encoded.tobytes())
+            os.replace(staging, target)
+        except OSError as error:
+            remove_quietly(staging)
+            raise SinkError(f"writing {target} failed: {error}") from error
+        self._written.add(name)
+        self.paths.append(target)
+
+    def close(self) -> None:
+        """Commit: every image is already in place; with ``overwrite``, stale ones are removed; idempotent."""
+        if self._state == "open" and self.overwrite and self._written:
+            stale = [path for path in self._existing() if path.name not in self._written]
+            for path in stale:
+                remove_quietly(path)
+            if stale:
+                logger.info("removed %d image(s) of an earlier sequence from %s", len(stale), self.folder)
+        self._state = "closed"
+
+    def abort(self) -> None:
+        """Remove the images this run wrote, and the folders it created if they are empty; idempotent."""
+        if self._state == "open":
+            for path in self.paths:
+                remove_quietly(path)
+            self.paths.clear()
+            self._written.clear()
+            for folder in reversed(self._created):
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty: something else was put there
+                    break
+        self._state = "closed"
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _make_folder(self, what: str) -> None:
+        missing = []
+        folder = self.folder
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SinkError(
+                f"cannot write {what}: creating folder {str(self.folder)!r} failed: {error}"
+            ) from error
+        self._created = list(reversed(missing))
+
+    def _existing(self) -> list[Path]:
+        return sorted(path for path in self.folder.iterdir() if self._matcher.fullmatch(path.name))
+
+    def _params(self) -> list[int]:
+        if self._suffix in (".jpg", ".jpeg"):
+            return [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
+        return []
+
+
+def _name_matcher(name: str) -> re.Pattern[str]:
+    """A regex matching the names ``name % index`` produces for any index."""
+    parts = []
+    for piece in re.split(r"(%%|%0?\d*d)", name):
+        if piece == "%%":
+            parts.append("%")
+        elif field := _FIELD.fullmatch(piece):
+            zero, width = field.groups()
+            # %06d writes at least six digits: a five-digit name belongs to another sequence.
+            parts.append(rf"\d{{{width},}}" if zero and width else r" *-?\d+")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile("".join(parts))
