@@ -44,3 +44,31 @@ def photos_dir() -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep derived artifacts of each test session out of the user's ~/.cache."""
     monkeypatch.setenv("VSTYLE_CACHE", str(tmp_path_factory.getbasetemp() / "vstyle-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``tiny`` architecture with seeded random weights, exported to ONNX (needs PyTorch)."""
+    torch = pytest.importorskip("torch", reason="PyTorch (the test extra) is needed to export a model")
+    from vstyle.models.export import export_onnx
+    from vstyle.models.spec import get_arch
+    from vstyle.models.stylenet import StyleNet
+
+    torch.manual_seed(0)
+    spec = get_arch("tiny")
+    out = tmp_path_factory.mktemp("models") / "tiny.onnx"
+    return export_onnx(StyleNet(spec).eval(), spec, out, source="random initialisation (tests)")
+
+
+@pytest.fixture(scope="session")
+def teacher_model(teachers_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real ``scream`` teacher network imported and exported to ONNX (needs PyTorch)."""
+    pytest.importorskip("torch", reason="PyTorch (the test extra) is needed to import a teacher")
+    from vstyle.models.export import export_onnx
+    from vstyle.models.spec import ENGSTROM
+    from vstyle.models.teacher import load_teacher
+    from vstyle.models.zoo import teacher_source
+
+    out = tmp_path_factory.mktemp("teachers") / "scream.onnx"
+    folder = teachers_dir / "scream"
+    return export_onnx(load_teacher(folder), ENGSTROM, out, source=teacher_source(folder))

@@ -38,9 +38,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _encode_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--crf", type=int, default=18, help="x264 quality, lower is better (default 18)")
-    p.add_argument("--preset", default="veryfast", help="x264 preset (default veryfast)")
-    p.add_argument("--codec", default="libx264", help="video encoder (default libx264)")
+    p.add_argument("--crf", type=int, help="x264 quality, lower is better (default 18)")
+    p.add_argument("--preset", help="x264 preset (default veryfast)")
+    p.add_argument("--codec", help="video encoder (default libx264)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
 
@@ -97,6 +97,14 @@ def _finish(metrics, args: argparse.Namespace) -> None:  # noqa: ANN001
         metrics.write_json(args.json)
 
 
+def _sink_options(args: argparse.Namespace) -> dict[str, object]:
+    """Only what the user gave: an option the output cannot use is then an error, not ignored."""
+    options: dict[str, object] = {k: getattr(args, k) for k in ("crf", "preset", "codec") if getattr(args, k) is not None}
+    if args.overwrite:
+        options["overwrite"] = True
+    return options
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -117,7 +125,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             args.output,
             stylize=_stylize_config(args, args.batch),
             max_frames=args.max_frames,
-            sink_options={"crf": args.crf, "preset": args.preset, "codec": args.codec, "overwrite": args.overwrite},
+            sink_options=_sink_options(args),
             on_start=on_start,
             on_frame=lambda _frame: bar.update() if bar is not None else None,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sink_media import make_clip
+from media import make_clip
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from sink_media import pattern
+from media import pattern
 
 from vstyle.capture.base import SourceInfo
 from vstyle.errors import BackendUnavailableError

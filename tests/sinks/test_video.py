@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from sink_media import decode, make_clip, pattern
+from media import decode, make_clip, pattern
 
 from vstyle.capture.base import SourceInfo
 from vstyle.errors import SinkError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 import pytest
-from sink_media import AUDIO_RATE, decode, make_clip, only, read_streams
+from media import AUDIO_RATE, decode, make_clip, only, read_streams
 
 from vstyle.capture.base import SourceInfo
 from vstyle.frames import Frame

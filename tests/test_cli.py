@@ -1,0 +1,223 @@
+"""The command line end to end: real files in, real files out, and every bad input refused cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from media import make_clip, only, read_streams
+
+from vstyle.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def leftovers(folder: Path, keep: set[str]) -> list[str]:
+    """Files in ``folder`` other than ``keep`` (temporary or partial outputs would show here)."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep)
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
+    assert lines[0].startswith("vstyle: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_render_keeps_every_frame_its_timestamp_and_the_audio(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=30, size=(96, 64), fps=25)
+    out, report = tmp_path / "out.mp4", tmp_path / "metrics.json"
+    assert main(["render", str(source), "-o", str(out), "--model", str(tiny_model), "--json", str(report)]) == 0
+    src, dst = read_streams(source), read_streams(out)
+    assert only(dst, "video").times == only(src, "video").times, "frame count and timestamps must survive"
+    a_src, a_dst = only(src, "audio"), only(dst, "audio")
+    assert a_dst.codec == a_src.codec and a_dst.payloads == a_src.payloads, "audio must be copied unchanged"
+    assert a_dst.end == a_src.end, "audio keeps its duration"
+    metrics = json.loads(report.read_text())
+    assert metrics["frames_out"] == 30 and metrics["dropped"] == 0 and metrics["backend"] == "onnxruntime"
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4", "metrics.json"}) == []
+
+
+def test_render_variable_frame_rate_survives(tmp_path: Path, tiny_model: Path) -> None:
+    stamps = [0, 1, 3, 4, 8, 9, 10, 15, 16, 30]
+    source = make_clip(tmp_path / "vfr.mp4", frames=len(stamps), pts=stamps, time_base=Fraction(1, 30), audio=None)
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(source), "-o", str(out), "--model", str(tiny_model)]) == 0
+    assert only(read_streams(out), "video").times == [Fraction(s, 30) for s in stamps]
+
+
+def test_render_to_images_with_height_and_batching(tmp_path: Path, tiny_model: Path) -> None:
+    out = tmp_path / "frames"
+    code = main(["render", "synthetic:320x180@30", "-o", f"{out}/", "--model", str(tiny_model),
+                 "--height", "90", "--batch", "4", "--max-frames", "10"])  # fmt: skip
+    assert code == 0
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 10
+    import cv2
+
+    assert cv2.imread(str(pngs[0])).shape == (90, 160, 3)
+
+
+def test_live_synthetic_to_null_reports_latency(tmp_path: Path, tiny_model: Path) -> None:
+    report = tmp_path / "live.json"
+    code = main(["live", "--input", "synthetic:160x96@30", "--no-display", "--max-frames", "15",
+                 "--model", str(tiny_model), "--json", str(report)])  # fmt: skip
+    assert code == 0
+    m = json.loads(report.read_text())
+    assert m["mode"] == "live" and m["frames_in"] == 15
+    assert m["frames_out"] + m["dropped"] == 15
+    assert m["latency_ms"]["p50"] is not None
+
+
+def test_camera_path_reads_a_file_in_live_mode(tmp_path: Path, tiny_model: Path) -> None:
+    """No camera exists on CI machines: the camera code path is driven by a video file instead."""
+    clip = make_clip(tmp_path / "cam.mp4", frames=12, size=(96, 64), audio=None)
+    report = tmp_path / "m.json"
+    code = main(["live", "--input", f"file://{clip}", "--no-display", "--model", str(tiny_model), "--json", str(report)])
+    assert code == 0
+    assert json.loads(report.read_text())["frames_out"] >= 1
+
+
+def test_styles_and_info_list_what_is_here(capsys) -> None:
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "onnxruntime: available" in out and "av:" in out
+    assert main(["styles"]) == 0
+
+
+# -- bad input: one line, exit 1, no traceback, no output file --------------------------------------
+
+
+def _corrupt(path: Path) -> Path:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3 :] = bytes(len(data) - len(data) // 3)  # zero the back two thirds (index too)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _zero_frames(path: Path) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    return path
+
+
+BAD_INPUTS = {
+    "missing file": lambda d: d / "nope.mp4",
+    "not a video": lambda d: (d / "notes.mp4").write_text("hello") and d / "notes.mp4",
+    "truncated file": lambda d: _truncate(make_clip(d / "t.mp4", frames=30, audio=None)),
+    "corrupt file": lambda d: _corrupt(make_clip(d / "c.mp4", frames=30, audio=None)),
+    "zero frames": lambda d: _zero_frames(d / "empty.mkv"),
+}
+
+
+def _truncate(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_clear_line_and_no_output(case: str, tmp_path: Path, tiny_model: Path, capsys) -> None:
+    source = BAD_INPUTS[case](tmp_path)
+    before = set(p.name for p in tmp_path.iterdir())
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(source), "-o", str(out), "--model", str(tiny_model)]) == 1
+    line = one_line_error(capsys)
+    assert len(line) < 400
+    assert leftovers(tmp_path, before) == [], "no output or temporary file may be left"
+
+
+def test_unwritable_output_folder(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio=None)
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    for target in (tmp_path / "missing" / "out.mp4", blocker / "out.mp4"):
+        assert main(["render", str(clip), "-o", str(target), "--model", str(tiny_model)]) == 1
+        assert target.parent.name in one_line_error(capsys), "the message names the folder at fault"
+        assert not target.exists()
+    assert leftovers(tmp_path, {"in.mp4", "file"}) == []
+
+
+def test_output_equal_to_input_is_refused(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio=None)
+    original = clip.read_bytes()
+    assert main(["render", str(clip), "-o", str(clip), "--model", str(tiny_model), "--overwrite"]) == 1
+    one_line_error(capsys)
+    assert clip.read_bytes() == original
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+def test_existing_output_is_not_overwritten_unless_asked(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio=None)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    assert main(["render", str(clip), "-o", str(out), "--model", str(tiny_model)]) == 1
+    assert "--overwrite" in one_line_error(capsys)
+    assert out.read_bytes() == b"precious"
+    assert main(["render", str(clip), "-o", str(out), "--model", str(tiny_model), "--overwrite"]) == 0
+    assert len(only(read_streams(out), "video").times) == 20
+
+
+def test_a_file_that_is_not_a_model(tmp_path: Path, capsys) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio=None)
+    junk = tmp_path / "model.onnx"
+    junk.write_bytes(os.urandom(2048))
+    assert main(["render", str(clip), "-o", str(tmp_path / "out.mp4"), "--model", str(junk)]) == 1
+    assert "model" in one_line_error(capsys)
+    assert leftovers(tmp_path, {"in.mp4", "model.onnx"}) == []
+
+
+def test_missing_model_and_unknown_style(tmp_path: Path, capsys) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio=None)
+    assert main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tmp_path / "no.onnx")]) == 1
+    one_line_error(capsys)
+    assert main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--style", "no-such-style"]) == 1
+    assert "no-such-style" in one_line_error(capsys)
+
+
+def test_no_camera(tiny_model: Path, capsys) -> None:
+    assert main(["live", "--camera", "63", "--no-display", "--model", str(tiny_model)]) == 1
+    assert "camera" in one_line_error(capsys)
+
+
+def test_unavailable_backend_says_how_to_install(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    clip = make_clip(tmp_path / "in.mp4", audio=None)
+    code = main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_model), "--backend", "onnxruntime-cuda"])
+    assert code == 1
+    assert "pip install" in one_line_error(capsys)
+    assert main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_model), "--backend", "magic"]) == 1
+    assert "onnxruntime" in one_line_error(capsys)
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+def test_ctrl_c_leaves_a_playable_file_of_what_was_done(tmp_path: Path, tiny_model: Path) -> None:
+    out = tmp_path / "out.mp4"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "vstyle", "-v", "render", "synthetic:320x180@30", "-o", str(out),
+           "--model", str(tiny_model), "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)  # an endless synthetic source: only Ctrl-C ends this run
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    frames = only(read_streams(out), "video").times
+    assert len(frames) > 0, "the interrupted file must play and hold the frames written"
+    assert leftovers(tmp_path, {"out.mp4"}) == []
+
+
+def test_run_stream_is_the_same_cli(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "run_stream.py"), "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("vstyle ")
