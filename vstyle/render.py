@@ -43,6 +43,7 @@ def run(
         stack.enter_context(sink)
         sink.open(dataclasses.replace(info, width=width, height=height))
         stylizer = stack.enter_context(Stylizer(stylize))
+        stylizer.warmup(info.width, info.height)
         if on_start is not None:
             on_start(source)
         job = Pipeline(source, stylizer.stylize_batch, sink, pipeline, batch_size=stylize.batch_size, on_frame=on_frame)

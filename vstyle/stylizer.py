@@ -157,6 +157,17 @@ class Stylizer:
         times.calls += 1
         return outputs
 
+    def warmup(self, width: int, height: int, runs: int = 1) -> None:
+        """Run the network on a blank frame of this input size so the first real frame is not slow.
+
+        Backends allocate and tune on their first call at a shape (ONNX Runtime's arena, TensorRT's
+        contexts); doing it before the stream starts keeps it out of live latency. Timings reset.
+        """
+        blank = np.zeros((height, width, 3), np.uint8)
+        for _ in range(runs):
+            self.stylize_batch([blank] * max(1, self.config.batch_size))
+        self.times = StylizerTimes()
+
     def _input_buffer(self, n: int, height: int, width: int) -> np.ndarray:
         shape = (n, 3, height, width)
         if self._buffer is None or self._buffer.shape != shape:

@@ -1,0 +1,114 @@
+"""Stylizer (frame in, frame out) and the backend choice."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vstyle.backends import availability, choose_backend
+from vstyle.backends.onnxrt import OnnxRuntimeBackend
+from vstyle.config import StylizeConfig
+from vstyle.errors import BackendUnavailableError, ConfigError, ModelError
+from vstyle.stylizer import Stylizer, scaled_size
+
+
+def frame(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(("h", "w"), [(64, 96), (61, 95), (37, 50)])
+def test_output_has_input_size_for_any_size(tiny_model: Path, h: int, w: int) -> None:
+    with Stylizer(StylizeConfig(model=tiny_model)) as stylize:
+        out = stylize(frame(h, w))
+    assert out.shape == (h, w, 3) and out.dtype == np.uint8
+
+
+def test_matches_the_backend_on_a_padded_tensor(tiny_model: Path) -> None:
+    """Pre/post-processing adds nothing: same numbers as feeding the backend by hand."""
+    image = frame(64, 96, seed=3)
+    with Stylizer(StylizeConfig(model=tiny_model)) as stylize, OnnxRuntimeBackend(tiny_model) as backend:
+        ours = stylize(image)
+        tensor = image.transpose(2, 0, 1)[None].astype(np.float32)
+        reference = backend.infer(tensor)[0].transpose(1, 2, 0)
+    np.testing.assert_array_equal(ours, np.clip(np.rint(reference), 0, 255).astype(np.uint8))
+
+
+def test_batch_equals_one_by_one(tiny_model: Path) -> None:
+    images = [frame(48, 64, seed=s) for s in range(4)]
+    with Stylizer(StylizeConfig(model=tiny_model, batch_size=4)) as stylize:
+        batched = stylize.stylize_batch(images)
+        single = [stylize(img) for img in images]
+    for a, b in zip(batched, single):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_height_scales_keeping_aspect(tiny_model: Path) -> None:
+    assert scaled_size(1280, 720, 360) == (640, 360)
+    assert scaled_size(1920, 1080, None) == (1920, 1080)
+    assert scaled_size(641, 359, 181) == (322, 180)
+    with Stylizer(StylizeConfig(model=tiny_model, height=90)) as stylize:
+        assert stylize(frame(180, 320)).shape == (90, 160, 3)
+
+
+def test_times_are_recorded(tiny_model: Path) -> None:
+    with Stylizer(StylizeConfig(model=tiny_model)) as stylize:
+        stylize.warmup(64, 64)
+        assert stylize.times.frames == 0
+        stylize(frame(64, 64))
+        t = stylize.times.as_dict()
+    assert t["frames"] == 1 and t["infer_ms_per_frame"] > 0
+
+
+def test_rejects_bad_frames(tiny_model: Path) -> None:
+    with Stylizer(StylizeConfig(model=tiny_model)) as stylize:
+        with pytest.raises(ValueError, match="uint8"):
+            stylize(np.zeros((8, 8, 3), np.float32))
+        with pytest.raises(ValueError, match="Got"):
+            stylize(np.zeros((8, 8), np.uint8))
+
+
+def test_teacher_stylizes_a_real_photo(teacher_model: Path, photos_dir: Path) -> None:
+    import cv2
+
+    photo = cv2.cvtColor(cv2.imread(str(sorted((photos_dir / "bsds500").rglob("*.jpg"))[0])), cv2.COLOR_BGR2RGB)
+    with Stylizer(StylizeConfig(model=teacher_model, height=160)) as stylize:
+        out = stylize(photo)
+    assert out.shape[0] == 160
+    assert out.std() > 20, "a trained style network paints texture, not a flat wash"
+    small = cv2.resize(photo, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_AREA)
+    assert np.abs(out.astype(int) - small.astype(int)).mean() > 20, "the output must differ from the input"
+
+
+def test_auto_chooses_an_available_backend_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="vstyle"):
+        cls = choose_backend("auto")
+    assert availability()[cls.name] is None
+    assert f"backend auto → {cls.name}" in caplog.text
+
+
+def test_explicit_unavailable_backend_is_an_error_never_a_fallback() -> None:
+    if availability()["onnxruntime-cuda"] is None:
+        pytest.skip("CUDA execution provider is available here")
+    with pytest.raises(BackendUnavailableError, match="pip install"):
+        choose_backend("onnxruntime-cuda")
+    with pytest.raises(ConfigError, match="unknown backend"):
+        choose_backend("nope")
+
+
+def test_not_a_model_is_a_model_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelError), OnnxRuntimeBackend(junk):
+        pass
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ConfigError, match="Got 8"):
+        StylizeConfig(height=8)
+    with pytest.raises(ConfigError):
+        StylizeConfig(model=Path("a.onnx"), style="scream")
+    with pytest.raises(ValueError):  # ConfigError is also a ValueError
+        StylizeConfig(batch_size=0)
