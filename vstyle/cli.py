@@ -188,7 +188,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vstyle.models.export import export_path
+    from vstyle.models.zoo import export_path
 
     out = export_path(args.checkpoint, args.output, opset=args.opset, overwrite=args.overwrite)
     print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)

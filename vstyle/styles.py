@@ -65,7 +65,7 @@ def resolve_model(model: Path | None, style: str | None) -> Path:
             raise ModelError(f"model {model} not found; pass an .onnx file, a .pt checkpoint or a teacher folder")
         if model.is_file() and model.suffix.lower() == ".onnx":
             return model
-        from vstyle.models.export import cached_onnx
+        from vstyle.models.zoo import cached_onnx
 
         return cached_onnx(model)
     name = style or default_style()
@@ -73,7 +73,7 @@ def resolve_model(model: Path | None, style: str | None) -> Path:
         if entry.name == name:
             if entry.kind == "bundled":
                 return entry.path
-            from vstyle.models.export import teacher_onnx
+            from vstyle.models.zoo import teacher_onnx
 
             return teacher_onnx(name)
     names = ", ".join(e.name for e in available_styles()) or "none found"
