@@ -221,3 +221,42 @@ def test_ctrl_c_leaves_a_playable_file_of_what_was_done(tmp_path: Path, tiny_mod
 def test_run_stream_is_the_same_cli(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "run_stream.py"), "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("vstyle ")
+
+
+def test_export_checkpoint_and_teacher_then_render_with_them(tmp_path: Path, teachers_dir: Path, capsys) -> None:
+    torch = pytest.importorskip("torch")
+    from vstyle.models.checkpoint import save_checkpoint
+    from vstyle.models.metadata import file_sha256, read_model_metadata
+    from vstyle.models.spec import get_arch
+    from vstyle.models.stylenet import StyleNet
+
+    torch.manual_seed(1)
+    ckpt = save_checkpoint(StyleNet(get_arch("tiny")), tmp_path / "tiny.pt")
+    onnx_path = tmp_path / "tiny.onnx"
+    assert main(["export", str(ckpt), "-o", str(onnx_path)]) == 0
+    info = read_model_metadata(onnx_path)
+    assert info.architecture == "tiny" and info.sha256 == file_sha256(onnx_path)
+    sidecar = json.loads(onnx_path.with_suffix(".json").read_text())
+    assert sidecar["source"].startswith("checkpoint:tiny.pt sha256=")
+    capsys.readouterr()
+    assert main(["export", str(ckpt), "-o", str(onnx_path)]) == 1, "an existing export is not overwritten"
+    assert "--overwrite" in one_line_error(capsys)
+
+    teacher_out = tmp_path / "wave.onnx"
+    assert main(["export", str(teachers_dir / "wave"), "-o", str(teacher_out)]) == 0
+    assert read_model_metadata(teacher_out).architecture == "engstrom"
+
+    # A checkpoint passed straight to --model is exported once into the cache and used.
+    clip = make_clip(tmp_path / "in.mp4", frames=5, audio=None)
+    assert main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(ckpt)]) == 0
+    assert len(only(read_streams(tmp_path / "o.mp4"), "video").times) == 5
+
+
+def test_demo_writes_a_video_and_a_contact_sheet_without_overwriting(tmp_path: Path, tiny_model: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert main(["demo", "--frames", "8", "--model", str(tiny_model)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "vstyle-demo-1.mp4", "vstyle-demo-1.png", "vstyle-demo.mp4", "vstyle-demo.png"
+    ]  # fmt: skip
+    assert len(only(read_streams(tmp_path / "vstyle-demo.mp4"), "video").times) == 8
