@@ -188,3 +188,42 @@ def test_metrics_summary_and_json(tmp_path) -> None:
     import json
 
     assert json.loads(path.read_text())["frames_out"] == 20
+
+
+def jittery_invert(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Takes a random time per call, so concurrent workers finish out of order."""
+    time.sleep(float(np.random.default_rng().uniform(0, 0.01)))
+    return invert(images)
+
+
+@pytest.mark.parametrize(("workers", "batch_size"), [(2, 1), (3, 2), (4, 5)])
+def test_offline_workers_keep_every_frame_in_order(workers: int, batch_size: int) -> None:
+    sink = ListSink()
+    pipe = Pipeline(CountingSource(60), jittery_invert, sink, PipelineConfig(queue_size=2), batch_size=batch_size, workers=workers)
+    metrics = pipe.run()
+    assert [f.index for f in sink.frames] == list(range(60))
+    assert all(int(f.image[0, 0, 0]) == 255 - f.index for f in sink.frames)
+    assert metrics.frames_out == 60 and metrics.dropped == 0
+    assert no_pipeline_threads_left()
+
+
+def test_live_workers_never_go_back_in_time() -> None:
+    sink = ListSink()
+    metrics = Pipeline(CountingSource(80, live=True), jittery_invert, sink, PipelineConfig(mode="live"), workers=3).run()
+    indices = [f.index for f in sink.frames]
+    assert indices == sorted(set(indices)), "an overtaken frame is dropped, never shown late"
+    assert metrics.frames_out + metrics.dropped == metrics.frames_in == 80
+
+
+def test_a_failing_worker_stops_the_other_workers() -> None:
+    calls = {"n": 0}
+
+    def fail_once(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("boom")
+        return slow_invert(images)
+
+    with pytest.raises(StageError, match="stylize stage failed: boom"):
+        Pipeline(CountingSource(500), fail_once, ListSink(), PipelineConfig(queue_size=2), workers=3).run()
+    assert no_pipeline_threads_left()

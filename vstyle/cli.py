@@ -32,7 +32,8 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     group.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
     p.add_argument("--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda")
     p.add_argument("--height", type=_positive, help="process and output at this height (aspect kept)")
-    p.add_argument("--threads", type=_positive, help="CPU threads for the network (default: all cores)")
+    p.add_argument("--threads", type=_positive, help="CPU threads per network call (default: cores / workers)")
+    p.add_argument("--workers", type=_positive, help="frames stylized at once, each on its own thread (default: 2 on a CPU)")
     p.add_argument("--json", type=Path, metavar="PATH", help="write the run's metrics as JSON")
     p.add_argument("--max-frames", type=_positive, metavar="N", help="stop after N frames")
 
@@ -87,8 +88,9 @@ def _stylize_config(args: argparse.Namespace, batch: int = 1):  # noqa: ANN202 -
     from vstyle.config import StylizeConfig
 
     return StylizeConfig(
-        model=args.model, style=args.style, backend=args.backend, height=args.height, threads=args.threads, batch_size=batch
-    )
+        model=args.model, style=args.style, backend=args.backend, height=args.height, threads=args.threads,
+        batch_size=batch, workers=args.workers,
+    )  # fmt: skip
 
 
 def _finish(metrics, args: argparse.Namespace) -> None:  # noqa: ANN001

@@ -21,10 +21,12 @@ class StageStats:
 
     busy_s: float = 0.0
     items: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, seconds: float, items: int = 1) -> None:
-        self.busy_s += seconds
-        self.items += items
+        with self._lock:  # several stylize workers may report at once
+            self.busy_s += seconds
+            self.items += items
 
     @property
     def ms_per_frame(self) -> float:

@@ -54,6 +54,10 @@ class Pipeline:
         sink: an opened :class:`~vstyle.sinks.base.Sink`; the caller commits or aborts it.
         config: live/offline policy, queue size, frame limit.
         batch_size: frames per ``process`` call in offline mode (live mode uses 1).
+        workers: stylize threads calling ``process`` concurrently (it must be thread-safe). On a
+            few cores, several single-threaded inferences in flight lose less to the decoder and
+            encoder preempting them than one multi-threaded inference does. Frames still reach the
+            sink in order (offline) or newest-first with overtaken frames dropped (live).
         on_frame: called on the writer thread after each frame is written (progress bars).
     """
 
@@ -65,6 +69,7 @@ class Pipeline:
         config: PipelineConfig | None = None,
         *,
         batch_size: int = 1,
+        workers: int = 1,
         on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
         self.source = source
@@ -74,6 +79,11 @@ class Pipeline:
         self.live = self.config.mode == "live"
         self.batch_size = 1 if self.live else batch_size
         self.on_frame = on_frame
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1. Got {workers}")
+        self.workers = workers
+        self._workers_left = workers
+        self._workers_lock = threading.Lock()
         size = self.config.queue_size if not self.live else min(self.config.queue_size, 1)
         self._captured: queue.Queue[Any] = queue.Queue(maxsize=size)
         self._stylized: queue.Queue[Any] = queue.Queue(maxsize=size)
@@ -166,8 +176,8 @@ class Pipeline:
                     if delay > 0:
                         time.sleep(delay)
                     frame = Frame(frame.image, frame.index, frame.pts, frame.time_base, time.monotonic())
+                self._put(self._captured, (self.metrics.frames_in, frame))
                 self.metrics.frames_in += 1
-                self._put(self._captured, frame)
                 if limit is not None and self.metrics.frames_in >= limit:
                     break
         finally:
@@ -178,47 +188,74 @@ class Pipeline:
 
     def _stylize(self) -> None:
         stats = self.metrics.stages["stylize"]
-        while True:
-            item = self._get(self._captured)
-            if item is EOS:
-                break
-            batch = [item]
-            ended = False
-            while len(batch) < self.batch_size:
-                more = self._get(self._captured)
-                if more is EOS:
-                    ended = True
+        try:
+            while True:
+                item = self._get(self._captured)
+                if item is EOS:
+                    # Hand the marker on to the next worker; capture has finished, so there is room.
+                    self._captured.put(EOS)
                     break
-                batch.append(more)
-            t0 = time.perf_counter()
-            images = self.process([f.image for f in batch])
-            stats.add(time.perf_counter() - t0, len(batch))
-            for frame, image in zip(batch, images):
-                self._put(self._stylized, frame.with_image(image))
-            if ended:
-                break
-        self._put(self._stylized, EOS)
+                batch = [item]
+                ended = False
+                while len(batch) < self.batch_size:
+                    more = self._get(self._captured)
+                    if more is EOS:
+                        self._captured.put(EOS)
+                        ended = True
+                        break
+                    batch.append(more)
+                t0 = time.perf_counter()
+                images = self.process([frame.image for _, frame in batch])
+                stats.add(time.perf_counter() - t0, len(batch))
+                for (seq, frame), image in zip(batch, images):
+                    self._put(self._stylized, (seq, frame.with_image(image)))
+                if ended:
+                    break
+        finally:
+            with self._workers_lock:
+                self._workers_left -= 1
+                last = self._workers_left == 0
+        if last:
+            self._put(self._stylized, EOS)
 
     def _write(self) -> None:
         stats = self.metrics.stages["write"]
         latencies = self.metrics.latencies_s
+        # Workers finish out of order: offline mode holds frames back until their turn comes;
+        # live mode writes whatever is newest and drops a frame that was overtaken.
+        pending: dict[int, Frame] = {}
+        next_seq = 0
         while True:
             item = self._get(self._stylized)
             if item is EOS:
                 return
-            t0 = time.perf_counter()
-            self.sink.write(item)
-            done = time.monotonic()
-            stats.add(time.perf_counter() - t0)
-            latencies.append(done - item.captured_at)
-            self.metrics.frames_out += 1
-            self.metrics.wall_s = done - self._started
-            if self.on_frame is not None:
-                self.on_frame(item)
-            if self.sink.wants_stop:
-                log.info("output asked to stop (window closed)")
-                self.stop()
-                return
+            seq, frame = item
+            if self.live:
+                if seq < next_seq:
+                    self.metrics.count_drop()
+                    continue
+                ready = [frame]
+                next_seq = seq + 1
+            else:
+                pending[seq] = frame
+                ready = []
+                while next_seq in pending:
+                    ready.append(pending.pop(next_seq))
+                    next_seq += 1
+            for frame in ready:
+                t0 = time.perf_counter()
+                self.sink.write(frame)
+                done = time.monotonic()
+                stats.add(time.perf_counter() - t0)
+                latencies.append(done - frame.captured_at)
+                self.metrics.frames_out += 1
+                self.metrics.wall_s = done - self._started
+                if self.on_frame is not None:
+                    self.on_frame(frame)
+                if self.sink.wants_stop:
+                    log.info("output asked to stop (window closed)")
+                    self.stop()
+                    return
 
     # -- driver -----------------------------------------------------------------------------
 
@@ -234,9 +271,10 @@ class Pipeline:
                 the caller's sink context commits what was written.
         """
         self._started = time.monotonic()
-        threads = [
-            threading.Thread(target=self._guarded("capture", self._capture), name="vstyle-capture"),
-            threading.Thread(target=self._guarded("stylize", self._stylize), name="vstyle-stylize"),
+        threads = [threading.Thread(target=self._guarded("capture", self._capture), name="vstyle-capture")]
+        threads += [
+            threading.Thread(target=self._guarded("stylize", self._stylize), name=f"vstyle-stylize-{i}")
+            for i in range(self.workers)
         ]
         for thread in threads:
             thread.start()

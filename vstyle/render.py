@@ -46,7 +46,10 @@ def run(
         stylizer.warmup(info.width, info.height)
         if on_start is not None:
             on_start(source)
-        job = Pipeline(source, stylizer.stylize_batch, sink, pipeline, batch_size=stylize.batch_size, on_frame=on_frame)
+        job = Pipeline(
+            source, stylizer.stylize_batch, sink, pipeline,
+            batch_size=stylize.batch_size, workers=stylizer.workers, on_frame=on_frame,
+        )  # fmt: skip
         try:
             metrics = job.run()
         finally:
@@ -59,6 +62,7 @@ def run(
                     "input_size": [info.width, info.height],
                     "output_size": [width, height],
                     "batch_size": job.batch_size,
+                    "workers": job.workers,
                     "stylizer": stylizer.times.as_dict(),
                 }
             )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from vstyle.backends import Backend, open_backend
+from vstyle.backends import Backend, choose_backend
 from vstyle.config import StylizeConfig
 from vstyle.frames import check_image
 from vstyle.styles import resolve_model
@@ -66,8 +68,11 @@ class Stylizer:
     times: StylizerTimes = field(default_factory=StylizerTimes, init=False)
     model_path: Path | None = field(default=None, init=False)
     size_multiple: int = field(default=4, init=False)
+    workers: int = field(default=1, init=False)
     _backend: Backend | None = field(default=None, init=False, repr=False)
-    _buffer: np.ndarray | None = field(default=None, init=False, repr=False)
+    # Input buffers are per thread: several pipeline workers may stylize at once.
+    _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
+    _times_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def backend(self) -> Backend:
@@ -81,17 +86,27 @@ class Stylizer:
         self.model_path = resolve_model(self.config.model, self.config.style)
         info = read_model_metadata(self.model_path)
         self.size_multiple = max(1, info.size_multiple)
-        backend = open_backend(self.model_path, self.config.backend, threads=self.config.threads)
+        backend_cls = choose_backend(self.config.backend)
+        cores = len(os.sched_getaffinity(0))
+        if self.config.workers is not None:
+            self.workers = self.config.workers
+        else:
+            self.workers = min(2, cores) if backend_cls.device_kind == "cpu" else 1
+        threads = self.config.threads or max(1, cores // self.workers)
+        backend = backend_cls(self.model_path, threads=threads)
         backend.__enter__()
         self._backend = backend
-        log.info("stylizer: %s on %s (%s)", self.model_path.name, backend.name, backend.device)
+        log.info(
+            "stylizer: %s on %s (%s), %d worker(s) × %d thread(s)",
+            self.model_path.name, backend.name, backend.device, self.workers, threads,
+        )  # fmt: skip
         return self
 
     def close(self) -> None:
         if self._backend is not None:
             backend, self._backend = self._backend, None
             backend.__exit__(None, None, None)
-        self._buffer = None
+        self._local = threading.local()
 
     def __enter__(self) -> Stylizer:
         try:
@@ -113,7 +128,7 @@ class Stylizer:
         return self.stylize_batch([image])[0]
 
     def stylize_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Stylize same-sized images in one backend call.
+        """Stylize same-sized images in one backend call (thread-safe).
 
         Shape:
             - images: each ``(H, W, 3)`` uint8 RGB, all the same size.
@@ -122,6 +137,31 @@ class Stylizer:
         if not images:
             return []
         t0 = time.perf_counter()
+        batch = self.preprocess(images)
+        t1 = time.perf_counter()
+        result = self.backend.infer(batch)
+        t2 = time.perf_counter()
+        height, width = images[0].shape[:2]
+        outputs = self.postprocess(result, len(images), *self.output_size(width, height))
+        t3 = time.perf_counter()
+        with self._times_lock:
+            times = self.times
+            times.preprocess += t1 - t0
+            times.infer += t2 - t1
+            times.postprocess += t3 - t2
+            times.frames += len(images)
+            times.calls += 1
+        return outputs
+
+    def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Scale, reflect-pad to the size multiple and lay out images as the backend's input.
+
+        The returned array is this thread's reused buffer: copy it to keep it past the next call.
+
+        Shape:
+            - images: each ``(H, W, 3)`` uint8 RGB, all the same size.
+            - returns: ``(N, 3, H'+pad, W'+pad)`` float32, values 0..255.
+        """
         height, width = check_image(images[0], "frame").shape[:2]
         out_w, out_h = self.output_size(width, height)
         m = self.size_multiple
@@ -138,23 +178,22 @@ class Stylizer:
                 image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
             # One pass: HWC uint8 → CHW float32, written straight into the reused batch buffer.
             np.copyto(batch[i], image.transpose(2, 0, 1), casting="unsafe")
-        t1 = time.perf_counter()
-        result = self.backend.infer(batch)
-        t2 = time.perf_counter()
+        return batch
+
+    @staticmethod
+    def postprocess(result: np.ndarray, n: int, width: int, height: int) -> list[np.ndarray]:
+        """Crop the padding and convert the backend's output back to images.
+
+        Shape:
+            - result: ``(N, 3, H+pad, W+pad)`` float32, values 0..255.
+            - returns: ``n`` images ``(height, width, 3)`` uint8 RGB.
+        """
         outputs = []
-        for i in range(len(images)):
-            chw = result[i, :, :out_h, :out_w]
-            hwc = np.empty((out_h, out_w, 3), np.uint8)
+        for i in range(n):
+            hwc = np.empty((height, width, 3), np.uint8)
             # Round to nearest; values are already clamped to 0..255 inside the graph.
-            np.add(chw.transpose(1, 2, 0), 0.5, out=hwc, casting="unsafe")
+            np.add(result[i, :, :height, :width].transpose(1, 2, 0), 0.5, out=hwc, casting="unsafe")
             outputs.append(hwc)
-        t3 = time.perf_counter()
-        times = self.times
-        times.preprocess += t1 - t0
-        times.infer += t2 - t1
-        times.postprocess += t3 - t2
-        times.frames += len(images)
-        times.calls += 1
         return outputs
 
     def warmup(self, width: int, height: int, runs: int = 1) -> None:
@@ -165,11 +204,12 @@ class Stylizer:
         """
         blank = np.zeros((height, width, 3), np.uint8)
         for _ in range(runs):
-            self.stylize_batch([blank] * max(1, self.config.batch_size))
+            self.stylize_batch([blank] * self.config.batch_size)
         self.times = StylizerTimes()
 
     def _input_buffer(self, n: int, height: int, width: int) -> np.ndarray:
         shape = (n, 3, height, width)
-        if self._buffer is None or self._buffer.shape != shape:
-            self._buffer = np.empty(shape, np.float32)
-        return self._buffer
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None or buffer.shape != shape:
+            buffer = self._local.buffer = np.empty(shape, np.float32)
+        return buffer

@@ -27,6 +27,8 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     #: Where ``auto`` prefers it: higher wins among the available backends.
     priority: ClassVar[int] = 0
+    #: ``"cpu"`` or ``"gpu"``: decides defaults such as the number of stylize workers.
+    device_kind: ClassVar[str] = "cpu"
 
     def __init__(self, model_path: Path, *, threads: int | None = None) -> None:
         self.model_path = Path(model_path)

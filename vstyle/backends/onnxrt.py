@@ -95,6 +95,7 @@ class OnnxRuntimeCudaBackend(OnnxRuntimeBackend):
 
     name: ClassVar[str] = "onnxruntime-cuda"
     priority: ClassVar[int] = 20
+    device_kind: ClassVar[str] = "gpu"
     provider: ClassVar[str] = "CUDAExecutionProvider"
 
     @classmethod
