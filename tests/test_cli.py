@@ -143,7 +143,10 @@ def test_unwritable_output_folder(tmp_path: Path, tiny_model: Path, capsys) -> N
     clip = make_clip(tmp_path / "in.mp4", audio=None)
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")
-    for target in (tmp_path / "missing" / "out.mp4", blocker / "out.mp4"):
+    targets = [tmp_path / "missing" / "out.mp4", blocker / "out.mp4"]
+    if Path("/proc/self").is_dir():  # writable by permission bits for root, but not by anyone
+        targets.append(Path("/proc/out.mp4"))
+    for target in targets:
         assert main(["render", str(clip), "-o", str(target), "--model", str(tiny_model)]) == 1
         assert target.parent.name in one_line_error(capsys), "the message names the folder at fault"
         assert not target.exists()

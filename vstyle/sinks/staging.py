@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from vstyle.errors import SinkError
@@ -46,6 +47,17 @@ def check_writable_folder(folder: Path, what: str) -> None:
             f"cannot write {what}: folder {str(folder)!r} is not writable by this user; "
             "choose another output folder or fix its permissions"
         )
+    # Permission bits do not tell the whole story (root passes os.access on a read-only file
+    # system or /proc), so prove it by creating a file, before any work is done.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".vstyle-probe-", dir=folder)
+    except OSError as error:
+        raise SinkError(
+            f"cannot write {what}: folder {str(folder)!r} is not writable ({error.strerror or error}); "
+            "choose another output folder"
+        ) from error
+    os.close(fd)
+    remove_quietly(Path(probe))
 
 
 def remove_quietly(path: Path) -> None:
