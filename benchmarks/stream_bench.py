@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vstyle.backends import open_backend
 from vstyle.capture import FileSource, open_source
 from vstyle.config import PipelineConfig, StylizeConfig
 from vstyle.data import shared_data_dir
@@ -60,7 +59,9 @@ def export_random(arch: str, folder: Path) -> Path:
     return export_onnx(StyleNet(spec).eval(), spec, folder / f"{arch}.onnx", source="random init (benchmark)")
 
 
-def backend_only(model: Path, clip: Path, height: int, frames: int, workers: int, warmup: int = 2) -> dict[str, float]:
+def backend_only(
+    model: Path, clip: Path, height: int, frames: int, workers: int, warmup: int = 2
+) -> dict[str, float]:
     """The network alone on the clip's preprocessed frames, ``workers`` inferences in flight."""
     with FileSource(clip) as source:
         images = [f.image for _, f in zip(range(frames), source.frames())]
@@ -88,7 +89,9 @@ def backend_only(model: Path, clip: Path, height: int, frames: int, workers: int
     return {"fps": len(times) / wall, "median_ms": 1e3 * statistics.median(times), "frames": len(times)}
 
 
-def end_to_end(model: Path, clip: Path, height: int, frames: int, workers: int, folder: Path) -> dict[str, float]:
+def end_to_end(
+    model: Path, clip: Path, height: int, frames: int, workers: int, folder: Path
+) -> dict[str, float]:
     out = folder / f"e2e-{model.stem}-{height}.mp4"
     metrics = render(clip, out, stylize=StylizeConfig(model=model, height=height, workers=workers), max_frames=frames,
                      sink_options={"overwrite": True})  # fmt: skip
@@ -110,7 +113,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = shared_data_dir()
     default_clip = root / "video" / "sam2_05_default_juggle.mp4" if root else None
-    parser.add_argument("--clip", type=Path, default=default_clip, help="a 1280×720 clip (default: a shared-data clip)")
+    parser.add_argument(
+        "--clip", type=Path, default=default_clip, help="a 1280×720 clip (default: a shared-data clip)"
+    )
     parser.add_argument("--archs", nargs="+", default=list(FRAMES))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
@@ -120,8 +125,11 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": len(os.sched_getaffinity(0)),
-                    "python": platform.python_version()},  # fmt: skip
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
+        },  # fmt: skip
         "clip": args.clip.name,
         "rows": [],
         "live": {},
@@ -150,9 +158,17 @@ def main() -> int:
                     r["ratio_vs_best_backend"] = round(r["e2e_fps"] / best_backend, 3)
             for workers in WORKERS:
                 results["live"][f"{arch} workers={workers}"] = live_latency(model, workers)
-                print(arch, "live", workers, json.dumps(results["live"][f"{arch} workers={workers}"]), flush=True)
+                print(
+                    arch,
+                    "live",
+                    workers,
+                    json.dumps(results["live"][f"{arch} workers={workers}"]),
+                    flush=True,
+                )
     (args.out / "stream_bench.json").write_text(json.dumps(results, indent=2) + "\n")
-    print("\n| arch | size | workers | frames | backend-only fps (median ms/call) | end-to-end fps | e2e / best backend-only |")
+    print(
+        "\n| arch | size | workers | frames | backend-only fps (median ms/call) | end-to-end fps | e2e / best backend-only |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in results["rows"]:
         print(f"| {r['arch']} | {r['size']} | {r['workers']} | {r['frames']} | {r['backend_fps']} ({r['backend_median_ms']}) "
@@ -160,7 +176,9 @@ def main() -> int:
     print("\n| arch | live fps | p50 ms | p95 ms | dropped / captured |")
     print("|---|---|---|---|---|")
     for arch, r in results["live"].items():
-        print(f"| {arch} | {r['fps']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['dropped']} / {r['frames_in']} |")
+        print(
+            f"| {arch} | {r['fps']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['dropped']} / {r['frames_in']} |"
+        )
     return 0
 
 

@@ -12,7 +12,9 @@ from vstyle.data import shared_data_dir
 def _require(sub: str) -> Path:
     root = shared_data_dir()
     if root is None:
-        pytest.skip("shared data folder not found (../shared/data or $VSTYLE_SHARED_DATA); real-data test skipped")
+        pytest.skip(
+            "shared data folder not found (../shared/data or $VSTYLE_SHARED_DATA); real-data test skipped"
+        )
     path = root / sub
     if not path.exists():
         pytest.skip(f"{path} is absent; real-data test skipped")

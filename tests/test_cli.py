@@ -12,7 +12,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 from media import make_clip, only, read_streams
 
@@ -35,10 +34,14 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     return lines[0]
 
 
-def test_render_keeps_every_frame_its_timestamp_and_the_audio(tmp_path: Path, tiny_model: Path, capsys) -> None:
+def test_render_keeps_every_frame_its_timestamp_and_the_audio(
+    tmp_path: Path, tiny_model: Path, capsys
+) -> None:
     source = make_clip(tmp_path / "in.mp4", frames=30, size=(96, 64), fps=25)
     out, report = tmp_path / "out.mp4", tmp_path / "metrics.json"
-    assert main(["render", str(source), "-o", str(out), "--model", str(tiny_model), "--json", str(report)]) == 0
+    assert (
+        main(["render", str(source), "-o", str(out), "--model", str(tiny_model), "--json", str(report)]) == 0
+    )
     src, dst = read_streams(source), read_streams(out)
     assert only(dst, "video").times == only(src, "video").times, "frame count and timestamps must survive"
     a_src, a_dst = only(src, "audio"), only(dst, "audio")
@@ -51,7 +54,9 @@ def test_render_keeps_every_frame_its_timestamp_and_the_audio(tmp_path: Path, ti
 
 def test_render_variable_frame_rate_survives(tmp_path: Path, tiny_model: Path) -> None:
     stamps = [0, 1, 3, 4, 8, 9, 10, 15, 16, 30]
-    source = make_clip(tmp_path / "vfr.mp4", frames=len(stamps), pts=stamps, time_base=Fraction(1, 30), audio=None)
+    source = make_clip(
+        tmp_path / "vfr.mp4", frames=len(stamps), pts=stamps, time_base=Fraction(1, 30), audio=None
+    )
     out = tmp_path / "out.mp4"
     assert main(["render", str(source), "-o", str(out), "--model", str(tiny_model)]) == 0
     assert only(read_streams(out), "video").times == [Fraction(s, 30) for s in stamps]
@@ -84,7 +89,18 @@ def test_camera_path_reads_a_file_in_live_mode(tmp_path: Path, tiny_model: Path)
     """No camera exists on CI machines: the camera code path is driven by a video file instead."""
     clip = make_clip(tmp_path / "cam.mp4", frames=12, size=(96, 64), audio=None)
     report = tmp_path / "m.json"
-    code = main(["live", "--input", f"file://{clip}", "--no-display", "--model", str(tiny_model), "--json", str(report)])
+    code = main(
+        [
+            "live",
+            "--input",
+            f"file://{clip}",
+            "--no-display",
+            "--model",
+            str(tiny_model),
+            "--json",
+            str(report),
+        ]
+    )
     assert code == 0
     assert json.loads(report.read_text())["frames_out"] >= 1
 
@@ -129,7 +145,9 @@ def _truncate(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_is_one_clear_line_and_no_output(case: str, tmp_path: Path, tiny_model: Path, capsys) -> None:
+def test_bad_input_is_one_clear_line_and_no_output(
+    case: str, tmp_path: Path, tiny_model: Path, capsys
+) -> None:
     source = BAD_INPUTS[case](tmp_path)
     before = set(p.name for p in tmp_path.iterdir())
     out = tmp_path / "out.mp4"
@@ -184,7 +202,9 @@ def test_a_file_that_is_not_a_model(tmp_path: Path, capsys) -> None:
 
 def test_missing_model_and_unknown_style(tmp_path: Path, capsys) -> None:
     clip = make_clip(tmp_path / "in.mp4", audio=None)
-    assert main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tmp_path / "no.onnx")]) == 1
+    assert (
+        main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tmp_path / "no.onnx")]) == 1
+    )
     one_line_error(capsys)
     assert main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--style", "no-such-style"]) == 1
     assert "no-such-style" in one_line_error(capsys)
@@ -197,10 +217,35 @@ def test_no_camera(tiny_model: Path, capsys) -> None:
 
 def test_unavailable_backend_says_how_to_install(tmp_path: Path, tiny_model: Path, capsys) -> None:
     clip = make_clip(tmp_path / "in.mp4", audio=None)
-    code = main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_model), "--backend", "onnxruntime-cuda"])
+    code = main(
+        [
+            "render",
+            str(clip),
+            "-o",
+            str(tmp_path / "o.mp4"),
+            "--model",
+            str(tiny_model),
+            "--backend",
+            "onnxruntime-cuda",
+        ]
+    )
     assert code == 1
     assert "pip install" in one_line_error(capsys)
-    assert main(["render", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_model), "--backend", "magic"]) == 1
+    assert (
+        main(
+            [
+                "render",
+                str(clip),
+                "-o",
+                str(tmp_path / "o.mp4"),
+                "--model",
+                str(tiny_model),
+                "--backend",
+                "magic",
+            ]
+        )
+        == 1
+    )
     assert "onnxruntime" in one_line_error(capsys)
     assert leftovers(tmp_path, {"in.mp4"}) == []
 
@@ -222,11 +267,15 @@ def test_ctrl_c_leaves_a_playable_file_of_what_was_done(tmp_path: Path, tiny_mod
 
 
 def test_run_stream_is_the_same_cli(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "run_stream.py"), "--version"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run_stream.py"), "--version"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and proc.stdout.startswith("vstyle ")
 
 
-def test_export_checkpoint_and_teacher_then_render_with_them(tmp_path: Path, teachers_dir: Path, capsys) -> None:
+def test_export_checkpoint_and_teacher_then_render_with_them(
+    tmp_path: Path, teachers_dir: Path, capsys
+) -> None:
     torch = pytest.importorskip("torch")
     from vstyle.models.checkpoint import save_checkpoint
     from vstyle.models.metadata import file_sha256, read_model_metadata
@@ -255,7 +304,9 @@ def test_export_checkpoint_and_teacher_then_render_with_them(tmp_path: Path, tea
     assert len(only(read_streams(tmp_path / "o.mp4"), "video").times) == 5
 
 
-def test_demo_writes_a_video_and_a_contact_sheet_without_overwriting(tmp_path: Path, tiny_model: Path, monkeypatch) -> None:
+def test_demo_writes_a_video_and_a_contact_sheet_without_overwriting(
+    tmp_path: Path, tiny_model: Path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     for _ in range(2):
         assert main(["demo", "--frames", "8", "--model", str(tiny_model)]) == 0

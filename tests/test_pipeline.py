@@ -49,7 +49,9 @@ class CountingSource(Source):
 
 
 class ListSink(Sink):
-    def __init__(self, fail_at: int | None = None, interrupt_at: int | None = None, stop_at: int | None = None) -> None:
+    def __init__(
+        self, fail_at: int | None = None, interrupt_at: int | None = None, stop_at: int | None = None
+    ) -> None:
         self.frames: list[Frame] = []
         self.fail_at, self.interrupt_at, self.stop_at = fail_at, interrupt_at, stop_at
 
@@ -87,7 +89,9 @@ def no_pipeline_threads_left() -> bool:
 @pytest.mark.parametrize("batch_size", [1, 3, 8])
 def test_offline_keeps_every_frame_in_order(batch_size: int) -> None:
     sink = ListSink()
-    metrics = Pipeline(CountingSource(40), invert, sink, PipelineConfig(mode="offline", queue_size=2), batch_size=batch_size).run()
+    metrics = Pipeline(
+        CountingSource(40), invert, sink, PipelineConfig(mode="offline", queue_size=2), batch_size=batch_size
+    ).run()
     assert [f.index for f in sink.frames] == list(range(40))
     assert [f.pts for f in sink.frames] == list(range(40))
     assert all(int(f.image[0, 0, 0]) == 255 - f.index for f in sink.frames)
@@ -99,7 +103,9 @@ def test_offline_keeps_every_frame_in_order(batch_size: int) -> None:
 
 def test_offline_blocks_a_fast_source_instead_of_dropping() -> None:
     sink = ListSink()
-    metrics = Pipeline(CountingSource(30), slow_invert, sink, PipelineConfig(mode="offline", queue_size=1)).run()
+    metrics = Pipeline(
+        CountingSource(30), slow_invert, sink, PipelineConfig(mode="offline", queue_size=1)
+    ).run()
     assert len(sink.frames) == 30 and metrics.dropped == 0
 
 
@@ -199,7 +205,14 @@ def jittery_invert(images: Sequence[np.ndarray]) -> list[np.ndarray]:
 @pytest.mark.parametrize(("workers", "batch_size"), [(2, 1), (3, 2), (4, 5)])
 def test_offline_workers_keep_every_frame_in_order(workers: int, batch_size: int) -> None:
     sink = ListSink()
-    pipe = Pipeline(CountingSource(60), jittery_invert, sink, PipelineConfig(queue_size=2), batch_size=batch_size, workers=workers)
+    pipe = Pipeline(
+        CountingSource(60),
+        jittery_invert,
+        sink,
+        PipelineConfig(queue_size=2),
+        batch_size=batch_size,
+        workers=workers,
+    )
     metrics = pipe.run()
     assert [f.index for f in sink.frames] == list(range(60))
     assert all(int(f.image[0, 0, 0]) == 255 - f.index for f in sink.frames)
@@ -209,7 +222,9 @@ def test_offline_workers_keep_every_frame_in_order(workers: int, batch_size: int
 
 def test_live_workers_never_go_back_in_time() -> None:
     sink = ListSink()
-    metrics = Pipeline(CountingSource(80, live=True), jittery_invert, sink, PipelineConfig(mode="live"), workers=3).run()
+    metrics = Pipeline(
+        CountingSource(80, live=True), jittery_invert, sink, PipelineConfig(mode="live"), workers=3
+    ).run()
     indices = [f.index for f in sink.frames]
     assert indices == sorted(set(indices)), "an overtaken frame is dropped, never shown late"
     assert metrics.frames_out + metrics.dropped == metrics.frames_in == 80

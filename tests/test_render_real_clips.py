@@ -22,7 +22,22 @@ def test_real_clip_renders_every_frame_with_its_timestamps_and_streams(
     out = tmp_path / f"{name}.mp4"
     # A small processing height keeps this quick; the I/O path (decode, timestamps, audio copy,
     # encode) is the same at any size.
-    assert main(["render", str(clip), "-o", str(out), "--model", str(tiny_model), "--height", "144", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "render",
+                str(clip),
+                "-o",
+                str(out),
+                "--model",
+                str(tiny_model),
+                "--height",
+                "144",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     src = {r.kind: r for r in read_streams(clip)}
     dst = {r.kind: r for r in read_streams(out)}
     assert dst["video"].times == src["video"].times, "every frame, each at its own time"

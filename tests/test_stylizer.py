@@ -73,7 +73,9 @@ def test_rejects_bad_frames(tiny_model: Path) -> None:
 def test_teacher_stylizes_a_real_photo(teacher_model: Path, photos_dir: Path) -> None:
     import cv2
 
-    photo = cv2.cvtColor(cv2.imread(str(sorted((photos_dir / "bsds500").rglob("*.jpg"))[0])), cv2.COLOR_BGR2RGB)
+    photo = cv2.cvtColor(
+        cv2.imread(str(sorted((photos_dir / "bsds500").rglob("*.jpg"))[0])), cv2.COLOR_BGR2RGB
+    )
     with Stylizer(StylizeConfig(model=teacher_model, height=160)) as stylize:
         out = stylize(photo)
     assert out.shape[0] == 160

@@ -32,8 +32,14 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     group.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
     p.add_argument("--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda")
     p.add_argument("--height", type=_positive, help="process and output at this height (aspect kept)")
-    p.add_argument("--threads", type=_positive, help="CPU threads per network call (default: cores / workers)")
-    p.add_argument("--workers", type=_positive, help="frames stylized at once, each on its own thread (default: 2 on a CPU)")
+    p.add_argument(
+        "--threads", type=_positive, help="CPU threads per network call (default: cores / workers)"
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        help="frames stylized at once, each on its own thread (default: 2 on a CPU)",
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="write the run's metrics as JSON")
     p.add_argument("--max-frames", type=_positive, metavar="N", help="stop after N frames")
 
@@ -46,7 +52,9 @@ def _encode_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vstyle", description="Turn live or recorded video into moving paintings.")
+    parser = argparse.ArgumentParser(
+        prog="vstyle", description="Turn live or recorded video into moving paintings."
+    )
     parser.add_argument("--version", action="version", version=f"vstyle {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -63,13 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
     src.add_argument("--input", help="a video file played at its own rate, or synthetic[:WxH@FPS]")
-    p.add_argument("--no-display", action="store_true", help="no window (null output), for tests and benchmarks")
-    p.add_argument("--virtual-cam", action="store_true", help="feed a virtual camera (needs vstyle[virtualcam])")
-    p.add_argument("--record", metavar="PATH", help="write the stylized stream to a video file instead of a window")
+    p.add_argument(
+        "--no-display", action="store_true", help="no window (null output), for tests and benchmarks"
+    )
+    p.add_argument(
+        "--virtual-cam", action="store_true", help="feed a virtual camera (needs vstyle[virtualcam])"
+    )
+    p.add_argument(
+        "--record", metavar="PATH", help="write the stylized stream to a video file instead of a window"
+    )
     _model_args(p)
 
     p = sub.add_parser("demo", help="the main job on embedded defaults: a generated clip, the default style")
-    p.add_argument("-o", "--output", type=Path, help="output video (default: vstyle-demo.mp4, never overwritten)")
+    p.add_argument(
+        "-o", "--output", type=Path, help="output video (default: vstyle-demo.mp4, never overwritten)"
+    )
     p.add_argument("--frames", type=_positive, default=90, help="length of the generated clip (default 90)")
     _model_args(p)
 
@@ -84,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stylize_config(args: argparse.Namespace, batch: int = 1):  # noqa: ANN202 - keeps imports lazy
+def _stylize_config(args: argparse.Namespace, batch: int = 1):
     from vstyle.config import StylizeConfig
 
     return StylizeConfig(
@@ -93,7 +109,7 @@ def _stylize_config(args: argparse.Namespace, batch: int = 1):  # noqa: ANN202 -
     )  # fmt: skip
 
 
-def _finish(metrics, args: argparse.Namespace) -> None:  # noqa: ANN001
+def _finish(metrics, args: argparse.Namespace) -> None:
     print(metrics.summary(), file=sys.stderr)
     if args.json is not None:
         metrics.write_json(args.json)
@@ -101,7 +117,9 @@ def _finish(metrics, args: argparse.Namespace) -> None:  # noqa: ANN001
 
 def _sink_options(args: argparse.Namespace) -> dict[str, object]:
     """Only what the user gave: an option the output cannot use is then an error, not ignored."""
-    options: dict[str, object] = {k: getattr(args, k) for k in ("crf", "preset", "codec") if getattr(args, k) is not None}
+    options: dict[str, object] = {
+        k: getattr(args, k) for k in ("crf", "preset", "codec") if getattr(args, k) is not None
+    }
     if args.overwrite:
         options["overwrite"] = True
     return options
@@ -114,7 +132,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     bar: tqdm | None = None
 
-    def on_start(source) -> None:  # noqa: ANN001
+    def on_start(source) -> None:
         nonlocal bar
         total = source.info.frame_count
         if args.max_frames:
@@ -172,7 +190,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     output = args.output or _free_name(Path("vstyle-demo.mp4"))
     metrics = render(
-        "synthetic:640x360@30", output, stylize=_stylize_config(args), source_options={"num_frames": args.frames},
+        "synthetic:640x360@30",
+        output,
+        stylize=_stylize_config(args),
+        source_options={"num_frames": args.frames},
         max_frames=args.max_frames,
     )
     _finish(metrics, args)
@@ -181,7 +202,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     picks = np.linspace(0, metrics.frames_out - 1, 4).round().astype(int).tolist()
     with av.open(str(output)) as container:
-        painted = [f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(video=0)) if i in picks]
+        painted = [
+            f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(video=0)) if i in picks
+        ]
     with SyntheticSource(640, 360, fps=30, num_frames=max(picks) + 1) as source:
         originals = [f.image for f in source.frames() if f.index in picks]
     sheet = save_png(output.with_suffix(".png"), contact_sheet(list(zip(originals, painted))))
@@ -209,7 +232,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             module = __import__(name)
             version = getattr(module, "__version__", "?")
             if name == "av":
-                version += f" (FFmpeg {'.'.join(map(str, getattr(module, 'ffmpeg_version_info', ()))) or '?'})"
+                version += (
+                    f" (FFmpeg {'.'.join(map(str, getattr(module, 'ffmpeg_version_info', ()))) or '?'})"
+                )
             if name == "torch":
                 cuda = module.cuda.is_available()
                 version += f" (CUDA: {module.cuda.get_device_name(0) if cuda else 'none'})"
@@ -275,7 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("vstyle: interrupted; what was done so far has been kept", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # a bug, not bad input: one line, the traceback on request
-        print(f"vstyle: internal error: {type(error).__name__}: {error} (run with -vv for the traceback)", file=sys.stderr)
+        print(
+            f"vstyle: internal error: {type(error).__name__}: {error} (run with -vv for the traceback)",
+            file=sys.stderr,
+        )
         if args.verbose >= 2:
             raise
         return EXIT_ERROR

@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 
 
-def contact_sheet(rows: Sequence[Sequence[np.ndarray]], *, cell_height: int = 180, gap: int = 4) -> np.ndarray:
+def contact_sheet(
+    rows: Sequence[Sequence[np.ndarray]], *, cell_height: int = 180, gap: int = 4
+) -> np.ndarray:
     """Tile images into a grid: one row per entry of ``rows``, each scaled to ``cell_height``.
 
     Shape:
@@ -21,7 +23,14 @@ def contact_sheet(rows: Sequence[Sequence[np.ndarray]], *, cell_height: int = 18
     if not rows or not all(rows):
         raise ValueError("a contact sheet needs at least one row of images")
     scaled = [
-        [cv2.resize(img, (max(1, round(img.shape[1] * cell_height / img.shape[0])), cell_height), interpolation=cv2.INTER_AREA) for img in row]
+        [
+            cv2.resize(
+                img,
+                (max(1, round(img.shape[1] * cell_height / img.shape[0])), cell_height),
+                interpolation=cv2.INTER_AREA,
+            )
+            for img in row
+        ]
         for row in rows
     ]
     widths = [sum(i.shape[1] for i in row) + gap * (len(row) - 1) for row in scaled]

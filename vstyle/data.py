@@ -28,6 +28,10 @@ def shared_data_dir() -> Path | None:
 def cache_dir() -> Path:
     """Folder for derived artifacts (``$VSTYLE_CACHE`` or ``~/.cache/vstyle``); created on demand."""
     env = os.environ.get(CACHE_ENV)
-    base = Path(env).expanduser() if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vstyle"
+    base = (
+        Path(env).expanduser()
+        if env
+        else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vstyle"
+    )
     base.mkdir(parents=True, exist_ok=True)
     return base

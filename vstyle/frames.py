@@ -52,6 +52,10 @@ class Frame:
 def check_image(image: np.ndarray, what: str = "frame") -> np.ndarray:
     """Raise ``ValueError`` unless ``image`` is ``H×W×3 uint8``; return it unchanged."""
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        got = f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        got = (
+            f"{image.dtype} array of shape {image.shape}"
+            if isinstance(image, np.ndarray)
+            else type(image).__name__
+        )
         raise ValueError(f"{what} must be an H×W×3 uint8 RGB array. Got {got}")
     return image

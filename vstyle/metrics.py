@@ -100,7 +100,9 @@ class Metrics:
             f"stage ms/frame: {stages}",
         ]
         if lat["p50"] is not None:
-            lines.append(f"latency capture→output ms: p50 {lat['p50']:.1f}  p95 {lat['p95']:.1f}  p99 {lat['p99']:.1f}")
+            lines.append(
+                f"latency capture→output ms: p50 {lat['p50']:.1f}  p95 {lat['p95']:.1f}  p99 {lat['p99']:.1f}"
+            )
         return "\n".join(lines)
 
     def write_json(self, path: Path) -> None:

@@ -148,7 +148,7 @@ class Pipeline:
             except (KeyboardInterrupt, SystemExit):
                 self.stop()
                 raise
-            except BaseException as error:  # noqa: BLE001 - surfaced once from run()
+            except BaseException as error:
                 self._fail(stage, error)
 
         return run
@@ -170,7 +170,11 @@ class Pipeline:
                 stats.add(time.perf_counter() - t0)
                 if pace:
                     # A file in live mode plays at its own rate, as a camera would deliver it.
-                    t = frame.time if frame.time is not None else frame.index / float(self.source.info.fps or 30)
+                    t = (
+                        frame.time
+                        if frame.time is not None
+                        else frame.index / float(self.source.info.fps or 30)
+                    )
                     first_time = t if first_time is None else first_time
                     delay = start + (t - first_time) - time.monotonic()
                     if delay > 0:

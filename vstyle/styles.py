@@ -62,7 +62,9 @@ def resolve_model(model: Path | None, style: str | None) -> Path:
     if model is not None:
         model = Path(model)
         if not model.exists():
-            raise ModelError(f"model {model} not found; pass an .onnx file, a .pt checkpoint or a teacher folder")
+            raise ModelError(
+                f"model {model} not found; pass an .onnx file, a .pt checkpoint or a teacher folder"
+            )
         if model.is_file() and model.suffix.lower() == ".onnx":
             return model
         from vstyle.models.zoo import cached_onnx

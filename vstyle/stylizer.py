@@ -169,7 +169,9 @@ class Stylizer:
         batch = self._input_buffer(len(images), out_h + pad_h, out_w + pad_w)
         for i, image in enumerate(images):
             if check_image(image, "frame").shape[:2] != (height, width):
-                raise ValueError(f"all frames of a batch must be {width}×{height}. Got {image.shape[1]}×{image.shape[0]}")
+                raise ValueError(
+                    f"all frames of a batch must be {width}×{height}. Got {image.shape[1]}×{image.shape[0]}"
+                )
             if (out_w, out_h) != (width, height):
                 image = cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_AREA)
             if pad_h or pad_w:

@@ -121,7 +121,7 @@ class FakeCapture:
         self.calls.append(("open", device, backend))
         self.remaining = self.frames
 
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+    def isOpened(self) -> bool:
         return True
 
     def set(self, prop: int, value: float) -> bool:
@@ -131,7 +131,7 @@ class FakeCapture:
     def get(self, prop: int) -> float:
         return 60.0 if prop == cv2.CAP_PROP_FPS else 0.0
 
-    def getBackendName(self) -> str:  # noqa: N802 - OpenCV's name
+    def getBackendName(self) -> str:
         return "FAKE"
 
     def read(self) -> tuple[bool, np.ndarray | None]:

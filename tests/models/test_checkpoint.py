@@ -9,12 +9,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from teacher_files import write_teacher  # noqa: E402
+from teacher_files import write_teacher
 
-from vstyle.errors import ModelError  # noqa: E402
-from vstyle.models.checkpoint import load_checkpoint, load_model, save_checkpoint  # noqa: E402
-from vstyle.models.spec import ARCHITECTURES  # noqa: E402
-from vstyle.models.stylenet import StyleNet  # noqa: E402
+from vstyle.errors import ModelError
+from vstyle.models.checkpoint import load_checkpoint, load_model, save_checkpoint
+from vstyle.models.spec import ARCHITECTURES
+from vstyle.models.stylenet import StyleNet
 
 
 class _Payload:

@@ -12,11 +12,11 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from vstyle.errors import ModelError  # noqa: E402
-from vstyle.models.export import export_onnx  # noqa: E402
-from vstyle.models.metadata import file_sha256, read_model_metadata, sidecar_path  # noqa: E402
-from vstyle.models.spec import ArchSpec  # noqa: E402
-from vstyle.models.stylenet import StyleNet  # noqa: E402
+from vstyle.errors import ModelError
+from vstyle.models.export import export_onnx
+from vstyle.models.metadata import file_sha256, read_model_metadata, sidecar_path
+from vstyle.models.spec import ArchSpec
+from vstyle.models.stylenet import StyleNet
 
 #: Ops TensorRT's ONNX parser takes; the graph must use nothing else.
 TRT_OPS = {

@@ -7,10 +7,10 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from numpy_teacher import same_pads  # noqa: E402
+from numpy_teacher import same_pads
 
-from vstyle.models.spec import ARCHITECTURES, ArchSpec  # noqa: E402
-from vstyle.models.stylenet import StyleNet, icnr_, tf_same_pad, unshuffle_kernel  # noqa: E402
+from vstyle.models.spec import ARCHITECTURES, ArchSpec
+from vstyle.models.stylenet import StyleNet, icnr_, tf_same_pad, unshuffle_kernel
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))

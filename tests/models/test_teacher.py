@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from numpy_teacher import conv_same, conv_transpose_same, teacher_forward  # noqa: E402
-from teacher_files import write_teacher  # noqa: E402
+from numpy_teacher import conv_same, conv_transpose_same, teacher_forward
+from teacher_files import write_teacher
 
-from vstyle.errors import ModelError  # noqa: E402
-from vstyle.models.teacher import list_teachers, load_teacher, read_teacher_variables  # noqa: E402
+from vstyle.errors import ModelError
+from vstyle.models.teacher import list_teachers, load_teacher, read_teacher_variables
 
 
 def _run(net, image: np.ndarray) -> np.ndarray:

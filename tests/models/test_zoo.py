@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from vstyle.errors import ModelError  # noqa: E402
-from vstyle.models.metadata import read_model_metadata  # noqa: E402
-from vstyle.models.zoo import available_styles, teacher_onnx  # noqa: E402
+from vstyle.errors import ModelError
+from vstyle.models.metadata import read_model_metadata
+from vstyle.models.zoo import available_styles, teacher_onnx
 
 
 def test_teacher_onnx_is_cached_and_reused(scream_onnx, isolated_cache: Path, monkeypatch) -> None:

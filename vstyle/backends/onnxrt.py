@@ -79,7 +79,9 @@ class OnnxRuntimeBackend(Backend):
                 f"Got inputs {got} and {len(outputs)} output(s)"
             )
         self._input_name, self._output_name = inputs[0].name, outputs[0].name
-        log.info("onnxruntime %s on %s, %d threads", ort.__version__, self.provider, options.intra_op_num_threads)
+        log.info(
+            "onnxruntime %s on %s, %d threads", ort.__version__, self.provider, options.intra_op_num_threads
+        )
 
     def close(self) -> None:
         self._session = None
@@ -102,7 +104,10 @@ class OnnxRuntimeCudaBackend(OnnxRuntimeBackend):
     def unavailable_reason(cls) -> str | None:
         reason = super().unavailable_reason()
         if reason and cls.provider in reason:
-            return f"{reason}; install onnxruntime-gpu (pip uninstall onnxruntime && pip install onnxruntime-gpu) on a machine with an NVIDIA GPU"
+            return (
+                f"{reason}; install onnxruntime-gpu (pip uninstall onnxruntime && "
+                "pip install onnxruntime-gpu) on a machine with an NVIDIA GPU"
+            )
         return reason
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -42,12 +43,21 @@ class Source(abc.ABC):
     Resources (files, cameras, threads) are acquired in :meth:`open` (called by ``__enter__``) and
     released in :meth:`close`, which is safe to call twice. Iterating yields frames until the end of
     the stream; :meth:`stop` may be called from another thread to end iteration early.
+
+    Subclasses call ``super().__init__()``, set ``self._info`` in :meth:`open` and clear it in
+    :meth:`close`, and check ``self._stop`` while producing frames.
     """
 
+    def __init__(self) -> None:
+        self._info: SourceInfo | None = None
+        self._stop = threading.Event()
+
     @property
-    @abc.abstractmethod
     def info(self) -> SourceInfo:
         """Facts about the open source; raises ``RuntimeError`` before :meth:`open`."""
+        if self._info is None:
+            raise RuntimeError(f"{type(self).__name__} is not open; use it in a `with` block or call open()")
+        return self._info
 
     @abc.abstractmethod
     def open(self) -> None:
@@ -61,8 +71,9 @@ class Source(abc.ABC):
     def frames(self) -> Iterator[Frame]:
         """Yield frames in presentation order until the end of the stream or :meth:`stop`."""
 
-    def stop(self) -> None:  # noqa: B027 - optional hook, sources without threads need nothing
+    def stop(self) -> None:
         """Ask a running :meth:`frames` iterator to finish soon (thread-safe)."""
+        self._stop.set()
 
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()

@@ -57,6 +57,7 @@ class CameraSource(Source):
         height: int | None = None,
         fps: float | None = None,
     ) -> None:
+        super().__init__()
         if isinstance(device, bool) or not isinstance(device, (int, str, os.PathLike)):
             raise ConfigError(f"camera device must be an index, a path or a URL. Got {device!r}")
         if isinstance(device, int) and device < 0:
@@ -70,8 +71,6 @@ class CameraSource(Source):
         self.requested = (width, height, fps)
         self._capture: cv2.VideoCapture | None = None
         self._thread: threading.Thread | None = None
-        self._info: SourceInfo | None = None
-        self._stop = threading.Event()
         self._cond = threading.Condition()
         # guarded by _cond:
         self._pending: tuple[int, np.ndarray, float] | None = None  # (index, BGR image, captured_at)
@@ -197,19 +196,11 @@ class CameraSource(Source):
         self._info = None
 
     def stop(self) -> None:
-        self._stop.set()
+        super().stop()
         with self._cond:
             self._cond.notify_all()
 
     # -- reading ---------------------------------------------------------------------------------
-
-    @property
-    def info(self) -> SourceInfo:
-        if self._info is None:
-            raise RuntimeError(
-                f"{self._name()} is not open; use `with CameraSource(...) as source:` or call open()"
-            )
-        return self._info
 
     @property
     def dropped(self) -> int:
@@ -224,7 +215,7 @@ class CameraSource(Source):
             return self._delivered
 
     def frames(self) -> Iterator[Frame]:
-        self.info  # noqa: B018 - raises when not open
+        self.info
         return self._frames()
 
     def _frames(self) -> Iterator[Frame]:

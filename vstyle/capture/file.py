@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,15 +111,14 @@ class FileSource(Source):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
         self.path = Path(path)
         self._container: av.container.InputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
-        self._info: SourceInfo | None = None
         self._orientation = Orientation()
         self._decoded: Iterator[av.VideoFrame] | None = None
         self._first: av.VideoFrame | None = None
         self._started = False
-        self._stop = threading.Event()
         self._corrupt_packets = 0
         self._last_error: Exception | None = None
 
@@ -208,19 +206,7 @@ class FileSource(Source):
         self._first = None
         self._info = None
 
-    def stop(self) -> None:
-        self._stop.set()
-
     # -- reading ---------------------------------------------------------------------------------
-
-    @property
-    def info(self) -> SourceInfo:
-        if self._info is None:
-            raise RuntimeError(
-                f"FileSource({str(self.path)!r}) is not open; "
-                "use `with FileSource(path) as source:` or call open()"
-            )
-        return self._info
 
     @property
     def corrupt_packets(self) -> int:

@@ -6,7 +6,6 @@ import glob
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -57,14 +56,13 @@ class ImageSequenceSource(Source):
     """
 
     def __init__(self, pattern_or_folder: str | os.PathLike[str], fps: float | Fraction = 30) -> None:
+        super().__init__()
         if not fps > 0:
             raise ConfigError(f"image sequence fps must be positive. Got {fps!r}")
         self.pattern = Path(pattern_or_folder)
         self.fps = Fraction(fps).limit_denominator(1001)
         self._files: list[Path] | None = None
         self._first: np.ndarray | None = None
-        self._info: SourceInfo | None = None
-        self._stop = threading.Event()
 
     def open(self) -> None:
         if self._files is not None:
@@ -107,17 +105,6 @@ class ImageSequenceSource(Source):
     def close(self) -> None:
         self._stop.set()
         self._files = self._first = self._info = None
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def info(self) -> SourceInfo:
-        if self._info is None:
-            raise RuntimeError(
-                f"ImageSequenceSource({str(self.pattern)!r}) is not open; use it in a with block"
-            )
-        return self._info
 
     @property
     def files(self) -> list[Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,6 +125,7 @@ class SyntheticSource(Source):
         realtime: bool = False,
         seed: int = 0,
     ) -> None:
+        super().__init__()
         for name, value in (("width", width), ("height", height)):
             if not isinstance(value, int) or isinstance(value, bool) or value < _MIN_SIDE:
                 raise ConfigError(f"synthetic {name} must be an integer >= {_MIN_SIDE} pixels. Got {value!r}")
@@ -141,8 +141,6 @@ class SyntheticSource(Source):
         self.realtime = bool(realtime)
         self.seed = int(seed)
         self._scene: SyntheticScene | None = None
-        self._info: SourceInfo | None = None
-        self._stop = threading.Event()
 
     def open(self) -> None:
         if self._scene is not None:
@@ -167,15 +165,6 @@ class SyntheticSource(Source):
         self._stop.set()
         self._scene = None
         self._info = None
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def info(self) -> SourceInfo:
-        if self._info is None:
-            raise RuntimeError("SyntheticSource is not open; use `with SyntheticSource(...) as source:`")
-        return self._info
 
     def frames(self) -> Iterator[Frame]:
         info = self.info

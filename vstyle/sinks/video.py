@@ -407,12 +407,12 @@ class VideoFileSink(Sink):
         if self._copier is not None:
             try:
                 self._copier.close()
-            except Exception as error:  # noqa: BLE001 - already discarding; report and go on
+            except Exception as error:
                 logger.warning("closing the source of %s failed: %s", self.path, error)
         if self._output is not None:
             try:
                 self._output.close()
-            except Exception as error:  # noqa: BLE001 - the file is deleted next anyway
+            except Exception as error:
                 logger.debug("closing the discarded output %s failed: %s", self._staging, error)
         if self._staging is not None:
             remove_quietly(self._staging)
