@@ -41,3 +41,7 @@ class StageError(VStyleError, RuntimeError):
         self.error = error
         detail = str(error) or type(error).__name__
         super().__init__(f"{stage} stage failed: {detail}")
+
+
+class DataError(VStyleError, ValueError):
+    """A data file (an optical-flow ``.flo`` file, …) is malformed or not of the expected format."""
