@@ -55,9 +55,10 @@ def consistency_mask(flow: np.ndarray, reverse_flow: np.ndarray) -> np.ndarray:
     _check_pair(flow, reverse_flow)
     w = flow.astype(np.float32)
     w_tilde = backward_warp(reverse_flow.astype(np.float32), w)
-    disagree = np.sum((w + w_tilde) ** 2, axis=2) > CONSISTENCY_REL * (
-        np.sum(w**2, axis=2) + np.sum(w_tilde**2, axis=2)
-    ) + CONSISTENCY_ABS
+    disagree = (
+        np.sum((w + w_tilde) ** 2, axis=2)
+        > CONSISTENCY_REL * (np.sum(w**2, axis=2) + np.sum(w_tilde**2, axis=2)) + CONSISTENCY_ABS
+    )
     return (~disagree).astype(np.float32) * in_frame_mask(w)
 
 

@@ -61,13 +61,9 @@ def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     _check_flow(flow)
     if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.shape[:2] != flow.shape[:2]:
         got = f"shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise ValueError(
-            f"image must be H×W or H×W×C with H×W = {flow.shape[:2]} (the flow's). Got {got}"
-        )
+        raise ValueError(f"image must be H×W or H×W×C with H×W = {flow.shape[:2]} (the flow's). Got {got}")
     map_x, map_y = _sample_maps(flow)
-    warped = cv2.remap(
-        image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
-    )
+    warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return warped.reshape(image.shape)  # remap drops a trailing channel axis of size 1
 
 
@@ -138,9 +134,7 @@ def backward_warp_torch(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor
     # align_corners=True maps -1 and +1 to the centres of the first and last pixels, matching the
     # integer-centre convention of the OpenCV version.
     scale = grid.new_tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)])
-    return F.grid_sample(
-        image, grid * scale - 1.0, mode="bilinear", padding_mode="zeros", align_corners=True
-    )
+    return F.grid_sample(image, grid * scale - 1.0, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 def in_frame_mask_torch(flow: torch.Tensor) -> torch.Tensor:

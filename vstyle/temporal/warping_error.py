@@ -96,9 +96,7 @@ def warping_error(
     for i, (x, y) in enumerate(zip(inputs, outputs)):
         for what, img in ((f"input frame {i}", x), (f"output frame {i}", y)):
             if check_image(img, what).shape != shape:
-                raise ValueError(
-                    f"all frames must be {shape[1]}×{shape[0]}. Got {what} of shape {img.shape}"
-                )
+                raise ValueError(f"all frames must be {shape[1]}×{shape[0]}. Got {what} of shape {img.shape}")
     dis = DISFlow(preset)
     out_e, in_e, kept = [], [], []
     for t in range(len(inputs) - 1):
