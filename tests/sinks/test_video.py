@@ -239,6 +239,13 @@ def test_an_unwritable_output_folder_is_named(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_a_folder_no_one_can_write_is_refused_even_for_root() -> None:
+    """Permission bits let root through; the probe file proves the folder is really writable."""
+    with pytest.raises(SinkError, match=r"folder '/proc' is not writable"):
+        VideoFileSink(Path("/proc/out.mp4")).open(INFO)
+
+
 def test_an_unknown_codec_is_refused_with_alternatives(tmp_path: Path) -> None:
     with pytest.raises(SinkError, match=r"unknown video encoder 'h266_magic'.*libx264"):
         VideoFileSink(tmp_path / "out.mp4", codec="h266_magic").open(INFO)
