@@ -68,7 +68,7 @@ class ImageSequenceSource(Source):
         if self._files is not None:
             return
         files = self._list_files()
-        first = _read_rgb(files[0])
+        first = read_rgb(files[0])
         height, width = first.shape[:2]
         self._files, self._first = files, first
         self._stop.clear()
@@ -122,7 +122,7 @@ class ImageSequenceSource(Source):
         for index, path in enumerate(files):
             if self._stop.is_set():
                 return
-            image = first if index == 0 and first is not None else _read_rgb(path)
+            image = first if index == 0 and first is not None else read_rgb(path)
             if image.shape[:2] != (info.height, info.width):
                 raise SourceError(
                     f"{path} is {image.shape[1]}×{image.shape[0]} but the sequence is "
@@ -134,7 +134,7 @@ class ImageSequenceSource(Source):
             )
 
 
-def _read_rgb(path: Path) -> np.ndarray:
+def read_rgb(path: Path) -> np.ndarray:
     """Decode an image file to ``H×W×3 uint8`` RGB (``np.fromfile`` so any file name works)."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
