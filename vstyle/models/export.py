@@ -149,6 +149,57 @@ def _relabel_opset(proto: onnx.ModelProto, opset: int) -> None:
         raise ModelError(f"the exported graph is not valid at opset {opset} ({exc}); use opset 18") from exc
 
 
+def save_model(
+    proto: onnx.ModelProto,
+    dst: Path,
+    fields: dict[str, Any],
+    *,
+    staged: Path | None = None,
+    extra: tuple[tuple[Path, Path], ...] = (),
+) -> None:
+    """Write ``proto`` to ``dst`` with its JSON sidecar, both under temporary names, then rename.
+
+    Every model file vstyle writes (export, FP16, INT8) goes through here, so all sidecars share
+    one format: the common fields (format, version, file name, sha256, opset, onnx version,
+    creation time) plus the caller's ``fields``. The ``.onnx`` is renamed last: a model whose
+    rename succeeded always has its sidecar (and ``extra`` files) beside it.
+
+    Args:
+        proto: the model to write.
+        dst: the final ``.onnx`` path.
+        fields: sidecar entries particular to this model (architecture, source, precision…).
+        staged: a temporary path ``proto`` should be saved to (one the caller already wrote
+            into, e.g. a quantizer's output); default a fresh hidden name beside ``dst``.
+        extra: ``(temporary, final)`` pairs of other files to move into place with the model.
+    """
+    import onnx
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    side = sidecar_path(dst)
+    tmp_onnx = staged or dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+    tmp_side = side.with_name(f".{side.name}.tmp-{os.getpid()}")
+    try:
+        onnx.save_model(proto, str(tmp_onnx))
+        sidecar: dict[str, Any] = {
+            "format": "vstyle-onnx-sidecar",
+            "format_version": FORMAT_VERSION,
+            "onnx_file": dst.name,
+            **fields,
+            "sha256": file_sha256(tmp_onnx),
+            "opset": next(e.version for e in proto.opset_import if e.domain in ("", "ai.onnx")),
+            "onnx_version": onnx.__version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        tmp_side.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
+        for tmp, final in extra:
+            os.replace(tmp, final)
+        os.replace(tmp_side, side)
+        os.replace(tmp_onnx, dst)
+    finally:
+        for tmp in (tmp_onnx, tmp_side, *(t for t, _ in extra)):
+            tmp.unlink(missing_ok=True)
+
+
 def export_onnx(
     model: torch.nn.Module,
     spec: ArchSpec,
@@ -208,33 +259,18 @@ def export_onnx(
     onnx.helper.set_model_props(proto, props)
     proto.producer_name = "vstyle"
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_onnx = out_path.with_name(f".{out_path.name}.tmp-{os.getpid()}")
-    tmp_side = side.with_name(f".{side.name}.tmp-{os.getpid()}")
-    try:
-        onnx.save_model(proto, str(tmp_onnx))
-        sidecar: dict[str, Any] = {
-            "format": "vstyle-onnx-sidecar",
-            "format_version": FORMAT_VERSION,
-            "onnx_file": out_path.name,
+    save_model(
+        proto,
+        out_path,
+        {
             "architecture": spec.name,
             "spec": spec.to_dict(),
             "size_multiple": spec.size_multiple,
             "source": source,
-            "sha256": file_sha256(tmp_onnx),
-            "opset": next(e.version for e in proto.opset_import if e.domain in ("", "ai.onnx")),
             "input": INPUT_NAME,
             "output": OUTPUT_NAME,
             "torch_version": torch.__version__,
-            "onnx_version": onnx.__version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
-        tmp_side.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
-        # The .onnx last: a model whose rename succeeded always has its sidecar beside it.
-        os.replace(tmp_side, side)
-        os.replace(tmp_onnx, out_path)
-    finally:
-        tmp_onnx.unlink(missing_ok=True)
-        tmp_side.unlink(missing_ok=True)
+        },
+    )
     logger.info("exported %s (%s) to %s", spec.name, source, out_path)
     return out_path

@@ -19,16 +19,13 @@ only float32 tensors change type.
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vstyle.errors import ConfigError, ModelError
+from vstyle.models.export import save_model
 from vstyle.models.metadata import (
-    FORMAT_VERSION,
     file_sha256,
     read_model_metadata,
     read_sidecar,
@@ -107,36 +104,21 @@ def to_fp16(src_onnx: Path, dst_onnx: Path, *, overwrite: bool = False) -> Path:
         raise ModelError(f"the FP16 version of {src} is not a valid ONNX model ({exc})") from exc
 
     src_side = read_sidecar(src) or {}
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp_onnx = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    tmp_side = side.with_name(f".{side.name}.tmp-{os.getpid()}")
-    try:
-        onnx.save_model(proto, str(tmp_onnx))
-        sidecar: dict[str, Any] = {
-            "format": "vstyle-onnx-sidecar",
-            "format_version": FORMAT_VERSION,
-            "onnx_file": dst.name,
+    save_model(
+        proto,
+        dst,
+        {
             "architecture": info.architecture,
             "spec": info.spec.to_dict() if info.spec is not None else src_side.get("spec"),
             "size_multiple": info.size_multiple,
             "source": props["vstyle.source"],
             "source_sha256": src_sha,
             "precision": "fp16",
-            "sha256": file_sha256(tmp_onnx),
-            "opset": next(e.version for e in proto.opset_import if e.domain in ("", "ai.onnx")),
             "input": info.input_name,
             "output": info.output_name,
             "torch_version": src_side.get("torch_version"),
-            "onnx_version": onnx.__version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
-        tmp_side.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
-        # The .onnx last: a model whose rename succeeded always has its sidecar beside it.
-        os.replace(tmp_side, side)
-        os.replace(tmp_onnx, dst)
-    finally:
-        tmp_onnx.unlink(missing_ok=True)
-        tmp_side.unlink(missing_ok=True)
+        },
+    )
     logger.info("wrote FP16 %s (from %s) to %s", info.architecture, src, dst)
     return dst
 

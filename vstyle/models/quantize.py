@@ -26,8 +26,6 @@ holds and the Stylizer and the backends load it like the FP32 model.
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -37,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from vstyle.errors import ConfigError, ModelError, SourceError
+from vstyle.models.export import save_model
 from vstyle.models.metadata import (
-    FORMAT_VERSION,
     file_sha256,
     read_model_metadata,
     read_sidecar,
@@ -273,7 +271,6 @@ def quantize_qdq(
     cache.parent.mkdir(parents=True, exist_ok=True)
     tag = f"tmp-{os.getpid()}"
     tmp_onnx = dst.with_name(f".{dst.name}.{tag}")
-    tmp_side = side.with_name(f".{side.name}.{tag}")
     tmp_cache = cache.with_name(f".{cache.name}.{tag}")
     try:
         quantize_static(
@@ -310,44 +307,37 @@ def quantize_qdq(
             onnx.checker.check_model(qproto, full_check=True)
         except onnx.checker.ValidationError as exc:
             raise ModelError(f"the INT8 QDQ version of {src} is not a valid ONNX model ({exc})") from exc
-        onnx.save_model(qproto, str(tmp_onnx))
 
         src_side = read_sidecar(src) or {}
-        sidecar: dict[str, Any] = {
-            "format": "vstyle-onnx-sidecar",
-            "format_version": FORMAT_VERSION,
-            "onnx_file": dst.name,
-            "architecture": info.architecture,
-            "spec": info.spec.to_dict() if info.spec is not None else src_side.get("spec"),
-            "size_multiple": info.size_multiple,
-            "source": qprops["vstyle.source"],
-            "source_sha256": src_sha,
-            "precision": PRECISION,
-            "quantization": {
-                "calibration_method": CALIBRATION_METHOD,
-                "calibration_frames": len(frames),
-                "calibration_sizes": sorted({f"{f.shape[1]}x{f.shape[0]}" for f in frames}),
-                "calibration_cache": cache.name if cache.parent == dst.parent else str(cache),
-                "activations": "int8 symmetric per-tensor",
-                "weights": f"int8 symmetric {'per-channel' if per_channel else 'per-tensor'}",
-                "float_ops": sorted(exclude_ops),
-                "float_nodes": excluded_nodes,
+        save_model(
+            qproto,
+            dst,
+            {
+                "architecture": info.architecture,
+                "spec": info.spec.to_dict() if info.spec is not None else src_side.get("spec"),
+                "size_multiple": info.size_multiple,
+                "source": qprops["vstyle.source"],
+                "source_sha256": src_sha,
+                "precision": PRECISION,
+                "quantization": {
+                    "calibration_method": CALIBRATION_METHOD,
+                    "calibration_frames": len(frames),
+                    "calibration_sizes": sorted({f"{f.shape[1]}x{f.shape[0]}" for f in frames}),
+                    "calibration_cache": cache.name if cache.parent == dst.parent else str(cache),
+                    "activations": "int8 symmetric per-tensor",
+                    "weights": f"int8 symmetric {'per-channel' if per_channel else 'per-tensor'}",
+                    "float_ops": sorted(exclude_ops),
+                    "float_nodes": excluded_nodes,
+                },
+                "input": info.input_name,
+                "output": info.output_name,
+                "torch_version": src_side.get("torch_version"),
             },
-            "sha256": file_sha256(tmp_onnx),
-            "opset": next(e.version for e in qproto.opset_import if e.domain in ("", "ai.onnx")),
-            "input": info.input_name,
-            "output": info.output_name,
-            "torch_version": src_side.get("torch_version"),
-            "onnx_version": onnx.__version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
-        tmp_side.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
-        # The .onnx last: a model whose rename succeeded always has its sidecar and cache beside it.
-        os.replace(tmp_cache, cache)
-        os.replace(tmp_side, side)
-        os.replace(tmp_onnx, dst)
+            staged=tmp_onnx,
+            extra=((tmp_cache, cache),),
+        )
     finally:
-        for tmp in (tmp_onnx, tmp_side, tmp_cache):
+        for tmp in (tmp_onnx, tmp_cache):
             tmp.unlink(missing_ok=True)
     logger.info("wrote INT8 QDQ %s (from %s, %d frames) to %s", info.architecture, src, len(frames), dst)
     return dst
