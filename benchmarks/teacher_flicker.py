@@ -1,7 +1,7 @@
 """How much the frame-by-frame teacher networks flicker: the baseline temporal targets compare to.
 
 For each teacher style in the shared data and each clip, stylize consecutive frames one by one
-and report the warping error (Lai et al. 2018, :mod:`vstyle.temporal.warping_error`) of the output
+and report the warping error (Lai et al. 2018, :func:`vstyle.evaluate.clip_flicker`) of the output
 and of the input video, and their ratio. A style network trained for temporal consistency should
 bring the ratio down to at most half of its teacher's.
 
@@ -17,14 +17,12 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
-
 from vstyle.capture import FileSource
 from vstyle.config import StylizeConfig
 from vstyle.data import shared_data_dir
+from vstyle.evaluate import clip_flicker
 from vstyle.models.zoo import available_styles
 from vstyle.stylizer import Stylizer
-from vstyle.temporal.warping_error import warping_error
 
 
 def main() -> int:
@@ -32,13 +30,20 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=24, help="consecutive frames per clip")
     parser.add_argument("--height", type=int, default=180, help="processing height")
     parser.add_argument("--clips", nargs="+", default=["fox", "sam2_bedroom", "sam2_04_coffee"])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "teacher_flicker.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "teacher_flicker.json"
+    )
     args = parser.parse_args()
     root = shared_data_dir()
     if root is None:
         print("teacher_flicker: no shared data folder (../shared/data); nothing to measure", file=sys.stderr)
         return 1
-    results = {"command": " ".join(["python", *sys.argv]), "frames": args.frames, "height": args.height, "rows": []}
+    results = {
+        "command": " ".join(["python", *sys.argv]),
+        "frames": args.frames,
+        "height": args.height,
+        "rows": [],
+    }
     clips = {}
     for name in args.clips:
         with FileSource(root / "video" / f"{name}.mp4") as source:
@@ -46,12 +51,14 @@ def main() -> int:
     for style in available_styles():
         with Stylizer(StylizeConfig(style=style, height=args.height, workers=1)) as stylize:
             for name, frames in clips.items():
-                size = stylize.output_size(frames[0].shape[1], frames[0].shape[0])
-                # The input at the size the network saw (the stylizer's own resize), for the flow.
-                inputs = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
-                outputs = [stylize(f) for f in frames]
-                e = warping_error(inputs, outputs)
-                row = {"style": style, "clip": name, "E_output": e.output, "E_input": e.input, "ratio": e.ratio}
+                e = clip_flicker(stylize, frames).error
+                row = {
+                    "style": style,
+                    "clip": name,
+                    "E_output": e.output,
+                    "E_input": e.input,
+                    "ratio": e.ratio,
+                }
                 results["rows"].append(row)
                 print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

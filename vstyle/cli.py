@@ -30,7 +30,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--model", type=Path, help="an .onnx model, a .pt checkpoint or a teacher folder")
     group.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
-    p.add_argument("--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda")
+    p.add_argument(
+        "--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda, torch, tensorrt"
+    )
     p.add_argument("--height", type=_positive, help="process and output at this height (aspect kept)")
     p.add_argument(
         "--threads", type=_positive, help="CPU threads per network call (default: cores / workers)"
@@ -95,6 +97,71 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17, default 17)")
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
+    p = sub.add_parser("train", help="train a style network: from a teacher or a painting, temporally stable")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--recipe", help="a bundled model's recipe, e.g. scream-tiny (reproduces it)")
+    what.add_argument("--teacher", help="distil this teacher: a style name, teacher folder or .onnx")
+    what.add_argument("--style-image", help="train from this painting with the perceptual loss")
+    p.add_argument("--arch", help="student architecture: quality, fast or tiny (default fast)")
+    p.add_argument("--steps", type=_positive, help="optimizer steps")
+    p.add_argument("--batch", type=_positive, help="frame pairs per step")
+    p.add_argument("--crop", type=_positive, help="training crop size, pixels")
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--clips", nargs="+", help="real clips for temporal pairs (shared clip names or files)")
+    p.add_argument("--real-fraction", type=float, help="share of steps on real clip pairs (0 for none)")
+    p.add_argument("--photo-size", type=_positive, help="short side photos are resized to (default 256)")
+    p.add_argument("--max-photos", type=_positive, help="use at most N training photos")
+    p.add_argument("--photos", type=Path, help="photo folder (default the shared data's photos)")
+    p.add_argument(
+        "--out", type=Path, help="run folder (default runs/<recipe or name>); resumes if it holds one"
+    )
+    p.add_argument("--restart", action="store_true", help="replace a run of another recipe in --out")
+    p.add_argument(
+        "--bundle",
+        action="store_true",
+        help="with --recipe: then evaluate it and install it as a bundled style with its model card",
+    )
+    p.add_argument("--threads", type=_positive, help="CPU threads (default all cores)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    p = sub.add_parser("eval", help="measure a style network: flicker, fidelity to a teacher, style scores")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--model", type=Path, help="an .onnx model, a .pt checkpoint or a teacher folder")
+    which.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
+    p.add_argument("--teacher", help="compare with this teacher: a style name, teacher folder or .onnx")
+    p.add_argument("--style-image", help="painting for the Gram style loss: a path or a shared styles/ name")
+    p.add_argument(
+        "--clips", nargs="+", help="clips for the warping error: shared video/ names or files (default: 3)"
+    )
+    p.add_argument("--frames", type=_positive, default=24, help="consecutive frames per clip (default 24)")
+    p.add_argument("--height", type=_positive, default=180, help="processing height of clips (default 180)")
+    p.add_argument(
+        "--photos", type=int, default=8, metavar="N", help="held-out photos, 0 for none (default 8)"
+    )
+    p.add_argument("--photo-size", type=_positive, default=256, help="short side of photos (default 256)")
+    p.add_argument("--out", type=Path, help="folder for eval.json and PNGs (default eval/<model stem>)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing eval.json in --out")
+    p.add_argument("--no-middlebury", action="store_true", help="skip the ground-truth-flow pairs")
+    p.add_argument("--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda")
+
+    p = sub.add_parser("build", help="ONNX → TensorRT engine in the engine cache (NVIDIA GPU + TensorRT)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--model", type=Path, help="an .onnx model, a .pt checkpoint or a teacher folder")
+    which.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
+    p.add_argument(
+        "--precision", choices=("fp32", "fp16", "int8"), default="fp16", help="precision (default fp16)"
+    )
+    p.add_argument("--min", dest="min_hw", metavar="HxW", help="smallest frame, HEIGHTxWIDTH (default small)")
+    p.add_argument("--opt", dest="opt_hw", metavar="HxW", help="frame size to tune for (default 720x1280)")
+    p.add_argument("--max", dest="max_hw", metavar="HxW", help="largest frame (default 1088x1920)")
+    p.add_argument("--max-batch", type=_positive, default=1, metavar="N", help="largest batch (default 1)")
+    p.add_argument("--workspace", type=float, default=4.0, metavar="GIB", help="workspace (default 4)")
+    p.add_argument("--engine-dir", type=Path, help="engine folder (default $VSTYLE_ENGINE_DIR or engines/)")
+    p.add_argument("--calib", nargs="+", type=Path, metavar="PATH", help="INT8 calibration clips/images")
+    p.add_argument("--force", action="store_true", help="rebuild even when a matching engine is cached")
+
+    _bench_parser(sub)
     sub.add_parser("info", help="versions, backends and devices")
     sub.add_parser("styles", help="list the styles --style accepts")
     return parser
@@ -220,6 +287,242 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from vstyle.errors import ConfigError
+    from vstyle.train.config import TrainConfig
+    from vstyle.train.recipes import get_recipe
+    from vstyle.train.trainer import Trainer
+
+    overrides = {
+        k: getattr(args, k)
+        for k in (
+            "arch",
+            "steps",
+            "batch",
+            "crop",
+            "photo_size",
+            "lr",
+            "seed",
+            "max_photos",
+            "clips",
+            "real_fraction",
+        )
+        if getattr(args, k) is not None
+    }
+    if args.recipe:
+        config, name = dataclasses.replace(get_recipe(args.recipe), **overrides), args.recipe
+    elif args.teacher:
+        config, name = (
+            TrainConfig(teacher=args.teacher, **overrides),
+            f"{Path(args.teacher).stem}-{overrides.get('arch', 'fast')}",
+        )
+    else:
+        config = TrainConfig(style_image=args.style_image, **overrides)
+        name = f"{Path(args.style_image).stem}-{config.arch}"
+    if args.bundle and not args.recipe:
+        raise ConfigError("--bundle installs a named recipe's model; pass --recipe NAME")
+    out = args.out or Path("runs") / name
+    bar = tqdm(total=config.steps, unit="step", disable=args.no_progress, dynamic_ncols=True)
+
+    def progress(step: int, steps: int, losses: dict[str, float]) -> None:
+        bar.n = step
+        bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items() if k != "step"}, refresh=False)
+        bar.refresh()
+
+    trainer = Trainer(config, out, threads=args.threads, photos_dir=args.photos, restart=args.restart)
+    try:
+        result = trainer.run(progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"vstyle: interrupted; checkpoint kept in {out}, run the same command to resume", file=sys.stderr
+        )
+        return EXIT_INTERRUPTED
+    bar.close()
+    print(f"trained {result.steps} steps in {result.seconds / 60:.1f} min: {result.onnx}")
+    if args.bundle:
+        from vstyle.train.bundle import bundle
+
+        print(f"bundled as {bundle(name, config, out)}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from vstyle.evaluate import default_out_dir, evaluate, summary
+
+    model = args.model if args.model is not None else args.style
+    out = args.out if args.out is not None else default_out_dir(model)
+    report = evaluate(
+        model,
+        out_dir=out,
+        teacher=args.teacher,
+        style_image=args.style_image,
+        clips=args.clips,
+        frames=args.frames,
+        height=args.height,
+        photos=args.photos,
+        photo_size=args.photo_size,
+        middlebury=not args.no_middlebury,
+        backend=args.backend,
+        overwrite=args.overwrite,
+    )
+    print(summary(report))
+    print(f"wrote {out / 'eval.json'} and its pictures", file=sys.stderr)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from vstyle.trt.build import build_model_engine, parse_hw
+
+    sizes = {k: parse_hw(v) if (v := getattr(args, k)) else None for k in ("min_hw", "opt_hw", "max_hw")}
+    result = build_model_engine(
+        model=args.model, style=args.style, precision=args.precision, max_batch=args.max_batch,
+        workspace_gib=args.workspace, engine_dir=args.engine_dir, force=args.force, calibration=args.calib,
+        **sizes,
+    )  # fmt: skip
+    entry = result.entry
+    how = f"built in {entry.build_seconds:.0f} s" if result.built else "already in the cache"
+    print(f"{entry.engine_path} ({entry.engine_size / 1e6:.1f} MB, {entry.key.precision}, {how})")
+    print(f"  {entry.key.profile.describe()}; TensorRT {entry.key.tensorrt_version} on {entry.key.gpu_name}")
+    return 0
+
+
+def _bench_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="fps and latency: models × backends × precisions × sizes; `bench compare` merges machines",
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=[],
+        metavar="MODEL",
+        help="architectures (quality, fast, tiny: random weights) or .onnx/.pt/teacher paths",
+    )
+    p.add_argument(
+        "--styles",
+        nargs="+",
+        default=[],
+        metavar="STYLE",
+        help="style names (default: the default style when no --models)",
+    )
+    p.add_argument(
+        "--backends",
+        nargs="+",
+        default=["auto"],
+        metavar="NAME",
+        help="auto (default: the best available), all, or names from `vstyle info`",
+    )
+    p.add_argument("--precisions", nargs="+", default=["fp32"], choices=("fp32", "fp16", "int8"))
+    p.add_argument(
+        "--resolutions",
+        nargs="+",
+        default=["360p"],
+        metavar="SIZE",
+        help="360p 720p 1080p 4K or WxH (default 360p)",
+    )
+    p.add_argument(
+        "--batch", nargs="+", type=_positive, default=[1], metavar="N", help="batch sizes (default 1)"
+    )
+    p.add_argument(
+        "--workers",
+        nargs="+",
+        type=_positive,
+        metavar="N",
+        help="stylize workers to compare (default: the stylizer's choice)",
+    )
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        choices=("backend", "pipeline", "file"),
+        help="default: backend pipeline, plus file with --baselines",
+    )
+    p.add_argument(
+        "--policies",
+        nargs="+",
+        choices=("offline", "live"),
+        default=["offline", "live"],
+        help="pipeline policies (default both)",
+    )
+    p.add_argument("--runs", type=_positive, default=10, help="timed calls or frames per cell (default 10)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed calls or frames first (default 2)")
+    p.add_argument("--live-seconds", type=float, default=5.0, help="length of each live run (default 5)")
+    p.add_argument("--clip", type=Path, help="real clip for file mode and baselines (default: a shared clip)")
+    p.add_argument(
+        "--baselines", action="store_true", help="also time the eager PyTorch loop and PNG workflow"
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("vstyle-bench"), help="output folder (default vstyle-bench)"
+    )
+    p.add_argument("--name", default="bench", help="file name stem of the outputs (default bench)")
+    p.add_argument("--no-peak", action="store_true", help="skip the matrix-multiply peak measurement")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    more = p.add_subparsers(dest="bench_command", metavar="compare")
+    c = more.add_parser("compare", help="merge result files from several machines into one table and charts")
+    c.add_argument(
+        "results", nargs="+", type=Path, metavar="RESULT.json", help="files written by vstyle bench"
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=Path("vstyle-bench-compare"),
+        help="folder for compare.md, compare.csv and the PNG charts (default vstyle-bench-compare)",
+    )
+    c.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import shlex
+
+    if args.bench_command == "compare":
+        from vstyle.bench.compare import compare
+
+        report = compare(args.results, args.out, charts=not args.no_charts)
+        print(report["markdown"])
+        print("wrote " + ", ".join(str(p) for p in report["files"]), file=sys.stderr)
+        return 0
+
+    from tqdm import tqdm
+
+    from vstyle.bench.matrix import BenchConfig
+    from vstyle.bench.results import save_results, to_markdown
+    from vstyle.bench.runner import run_bench
+
+    modes = args.modes or ["backend", "pipeline", *(["file"] if args.baselines else [])]
+    config = BenchConfig(
+        models=tuple(args.models), styles=tuple(args.styles), backends=tuple(args.backends),
+        precisions=tuple(args.precisions), resolutions=tuple(args.resolutions), batches=tuple(args.batch),
+        workers=tuple(args.workers) if args.workers else (None,), modes=tuple(modes), policies=tuple(args.policies),
+        runs=args.runs, warmup=args.warmup, live_seconds=args.live_seconds, clip=args.clip,
+        baselines=args.baselines, measure_peak=not args.no_peak, command=shlex.join(["vstyle", *args.argv]),
+    )  # fmt: skip
+    bar = tqdm(total=1, unit="step", disable=True if args.no_progress else None, dynamic_ncols=True)
+
+    def on_step(done: int, total: int, what: str) -> None:
+        bar.total, bar.n = total, done
+        bar.set_description_str(what, refresh=False)
+        bar.refresh()
+
+    try:
+        result = run_bench(config, on_step=on_step)
+    finally:
+        bar.close()
+    paths = save_results(result, args.out, args.name)
+    print(to_markdown(result))
+    print(f"wrote {paths['json']}, {paths['csv']} and {paths['md']}", file=sys.stderr)
+    failed = [r for r in (*result["results"], *result["baselines"]) if r["status"] != "ok"]
+    if failed:
+        total = len(result["results"]) + len(result["baselines"])
+        print(f"vstyle: error: {len(failed)} of {total} measurements failed (first: {failed[0]['error']}); "
+              f"see {paths['md']}", file=sys.stderr)  # fmt: skip
+        return EXIT_ERROR
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import os
 
@@ -269,16 +572,29 @@ def cmd_styles(args: argparse.Namespace) -> int:
         default = default_style()
     except VStyleError:
         default = None
+    from vstyle.models.metadata import read_sidecar
+
     for e in entries:
-        print(f"{e.name:<20} {e.kind:<8} {e.path}" + ("  (default)" if e.name == default else ""))
+        about = e.path
+        if e.kind == "bundled":
+            card = (read_sidecar(e.path) or {}).get("card") or {}
+            ms = (card.get("metrics") or {}).get("ms_640x360_onnxruntime_cpu")
+            about = f"{card.get('architecture', '?'):<8} {card.get('what', '')}" + (
+                f"; {ms:.0f} ms/frame at 640×360 on the CPU it was measured on" if ms else ""
+            )
+        print(f"{e.name:<22} {e.kind:<8} {about}" + ("  (default)" if e.name == default else ""))
     return 0
 
 
 COMMANDS = {
+    "train": cmd_train,
     "render": cmd_render,
     "live": cmd_live,
     "demo": cmd_demo,
     "export": cmd_export,
+    "build": cmd_build,
+    "eval": cmd_eval,
+    "bench": cmd_bench,
     "info": cmd_info,
     "styles": cmd_styles,
 }
@@ -287,6 +603,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vstyle`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the exact command, for records
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 BACKENDS: dict[str, str] = {
     "onnxruntime": "vstyle.backends.onnxrt:OnnxRuntimeBackend",
     "onnxruntime-cuda": "vstyle.backends.onnxrt:OnnxRuntimeCudaBackend",
+    "torch": "vstyle.backends.torch_backend:TorchBackend",
+    "tensorrt": "vstyle.backends.tensorrt:TensorRTBackend",
 }
 
 

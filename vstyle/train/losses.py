@@ -27,6 +27,10 @@ Features = Mapping[str, torch.Tensor]
 
 #: The layers the quality notes judge students on.
 QUALITY_LAYERS: tuple[str, ...] = ("relu2_2", "relu3_4")
+#: Gram style-loss layers on the partial VGG19 (the first ReLU of each block it has).
+STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1")
+#: Content-loss layers (Johnson et al. use relu2_2 of VGG16; relu2_2 exists in the partial VGG19 too).
+CONTENT_LAYERS: tuple[str, ...] = ("relu2_2",)
 
 
 def _check_4d(name: str, tensor: torch.Tensor) -> None:

@@ -1,0 +1,232 @@
+"""The training loop on small real runs: it learns, checkpoints resume exactly, bad input is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from vstyle.capture.images import read_rgb  # noqa: E402
+from vstyle.cli import main  # noqa: E402
+from vstyle.errors import ConfigError, DataError, ModelError  # noqa: E402
+from vstyle.models.checkpoint import load_checkpoint  # noqa: E402
+from vstyle.models.metadata import read_sidecar  # noqa: E402
+from vstyle.train.config import LossWeights, TrainConfig  # noqa: E402
+from vstyle.train.photos import is_heldout, split_photos  # noqa: E402
+from vstyle.train.trainer import Trainer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Smooth random pictures (72×96), named so that both the train and held-out splits have some."""
+    import cv2
+
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    names = [f"p{i:03d}.png" for i in range(60)]
+    keep = [n for n in names if is_heldout(n)][:2] + [n for n in names if not is_heldout(n)][:10]
+    for name in keep:
+        coarse = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+        cv2.imwrite(str(folder / name), cv2.resize(coarse, (96, 72), interpolation=cv2.INTER_CUBIC))
+    return folder
+
+
+def _config(teacher: Path, **kw) -> TrainConfig:
+    base = dict(
+        arch="tiny", teacher=str(teacher), steps=4, batch=1, crop=48, photo_size=72, real_fraction=0.0,
+        clips=(), checkpoint_every=2, sample_every=2, lr=1e-3,
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path).model.state_dict()
+
+
+def test_split_is_fixed_and_disjoint(photo_folder: Path) -> None:
+    train, heldout = split_photos(photo_folder)
+    assert len(train) == 10 and len(heldout) == 2
+    assert not set(train) & set(heldout)
+    assert split_photos(photo_folder) == (train, heldout)
+
+
+def test_distillation_learns_and_writes_every_artifact(
+    teacher_model: Path, photo_folder: Path, tmp_path: Path
+) -> None:
+    weights = LossWeights(pixel=1.0, gradient=1.0, temporal=0.0)  # learning the teacher, alone
+    config = _config(teacher_model, steps=30, sample_every=15, checkpoint_every=15, weights=weights)
+    result = Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    history = json.loads((tmp_path / "run" / "losses.json").read_text())
+    assert len(history) == 30
+    first = np.mean([r["pixel"] for r in history[:5]])
+    last = np.mean([r["pixel"] for r in history[-5:]])
+    assert last < first  # it learns the teacher
+    for name in (
+        "losses.png",
+        "samples/step_000000.png",
+        "samples/step_000030.png",
+        "model.pt",
+        "train.json",
+    ):
+        assert (tmp_path / "run" / name).is_file(), name
+    sheet = read_rgb(tmp_path / "run" / "samples" / "step_000030.png")
+    assert sheet.shape[0] > 2 * 160  # a row per held-out photo: input | teacher | student
+    side = read_sidecar(result.onnx)
+    assert side["architecture"] == "tiny" and "vstyle train" in side["source"]
+    assert not list((tmp_path / "run").glob(".*tmp*"))
+
+
+def test_interrupted_run_resumes_to_the_same_weights(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path
+) -> None:
+    config = _config(tiny_model, steps=4)
+    straight = Trainer(config, tmp_path / "a", threads=1, photos_dir=photo_folder).run()
+
+    def interrupt(step: int, steps: int, losses: dict[str, float]) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder).run(interrupt)
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt").meta["step"] == 3
+    assert not (tmp_path / "b" / "model.onnx").exists()
+    resumed = Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder).run()
+    a, b = _weights(straight.checkpoint), _weights(resumed.checkpoint)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_of_another_recipe_is_refused(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
+    Trainer(_config(tiny_model, steps=2), tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    other = _config(tiny_model, steps=2, lr=5e-4)
+    with pytest.raises(ConfigError, match="lr"):
+        Trainer(other, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    Trainer(other, tmp_path / "run", threads=1, photos_dir=photo_folder, restart=True).run()
+
+
+def test_temporal_loss_is_lower_for_a_trained_stable_student(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path
+) -> None:
+    """With the temporal weight raised, the student's output moves with the picture more closely."""
+    runs = {}
+    for name, temporal in (("loose", 0.0), ("stable", 200.0)):
+        weights = LossWeights(pixel=1.0, gradient=0.0, temporal=temporal)
+        config = _config(tiny_model, steps=25, lr=3e-3, weights=weights, checkpoint_every=25, sample_every=25)
+        runs[name] = Trainer(config, tmp_path / name, threads=1, photos_dir=photo_folder)
+        runs[name].run()
+    # Evaluate both on the same seeded synthetic pairs.
+    from vstyle.temporal.warp import backward_warp_torch
+    from vstyle.train.motion import synthetic_pairs
+
+    errors = {}
+    for name in runs:
+        model = load_checkpoint(tmp_path / name / "model.pt").model
+        gen = torch.Generator().manual_seed(9)
+        frames, _ = runs[name].photos.sample(4, 48 + 2 * runs[name].config.margin, gen)
+        a, b, flow, mask, _ = synthetic_pairs(
+            frames, runs[name].config.motion, gen, margin=runs[name].config.margin
+        )
+        with torch.no_grad():
+            err = (model(a) - backward_warp_torch(model(b), flow)).pow(2) * mask
+        errors[name] = float(err.mean())
+    assert errors["stable"] < errors["loose"]
+
+
+def test_perceptual_training_from_a_painting(photo_folder: Path, tmp_path: Path, shared_data: Path) -> None:
+    weights = LossWeights(pixel=0.0, gradient=0.0, style=3e-4, content=1e-5, tv=0.5, temporal=20.0)
+    config = TrainConfig(
+        arch="tiny", style_image="styles/starry_night.jpg", steps=3, batch=1, crop=48, photo_size=72,
+        real_fraction=0.0, clips=(), weights=weights, style_size=64,
+    )  # fmt: skip
+    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    history = json.loads((tmp_path / "run" / "losses.json").read_text())
+    assert {"style", "content", "tv", "temporal"} <= set(history[0])
+
+
+def test_bad_input_is_refused_before_any_file(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="exactly one"):
+        TrainConfig(teacher="scream", style_image="x.jpg")
+    with pytest.raises(ConfigError, match="photo_size"):
+        TrainConfig(teacher="scream", crop=256, photo_size=256)
+    missing_style = TrainConfig(
+        arch="tiny", style_image=str(tmp_path / "none.jpg"), steps=1, crop=48, photo_size=72, real_fraction=0.0,
+        clips=(), weights=LossWeights(style=1.0),
+    )  # fmt: skip
+    with pytest.raises(DataError, match="style image"):
+        Trainer(missing_style, tmp_path / "s", photos_dir=photo_folder).run()
+    with pytest.raises(ModelError, match="teacher"):
+        Trainer(_config(tmp_path / "nothing"), tmp_path / "t", photos_dir=photo_folder).run()
+    assert not (tmp_path / "s" / "checkpoint.pt").exists() and not (tmp_path / "t" / "checkpoint.pt").exists()
+
+
+def test_a_clip_too_short_for_pairs(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
+    from media import make_clip
+
+    clip = make_clip(tmp_path / "short.mp4", frames=5, size=(96, 72), audio=None)
+    config = _config(tiny_model, real_fraction=0.5, clips=(str(clip),), clip_skip=10)
+    with pytest.raises(DataError, match="more than 11"):
+        Trainer(config, tmp_path / "run", photos_dir=photo_folder).run()
+
+
+def test_real_clip_pairs_train(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
+    from media import make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=12, size=(96, 72), audio=None)
+    config = _config(tiny_model, steps=3, real_fraction=1.0, clips=(str(clip),), clip_skip=4, clip_pairs=3)
+    result = Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    assert result.steps == 3 and np.isfinite(result.final_losses["temporal"])
+
+
+def test_cli_train_unknown_recipe_and_teacher(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["train", "--recipe", "nope", "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown recipe 'nope'" in err[0] and "scream-tiny" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_train_runs_and_resumes(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "train", "--teacher", str(tiny_model), "--arch", "tiny", "--batch", "1", "--crop", "48",
+        "--photo-size", "72", "--photos", str(photo_folder), "--out", str(tmp_path / "run"), "--no-progress",
+        "--threads", "1", "--real-fraction", "0",
+    ]  # fmt: skip
+    assert main([*args, "--steps", "2"]) == 0
+    assert "trained 2 steps" in capsys.readouterr().out
+    # More steps on the same run folder continue from its checkpoint rather than starting again.
+    assert main([*args, "--steps", "3"]) == 0
+    meta = load_checkpoint(tmp_path / "run" / "checkpoint.pt").meta
+    assert meta["step"] == 3 and len(meta["history"]) == 3
+
+
+def test_bundle_installs_model_with_card(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    from media import make_clip
+
+    from vstyle.train.bundle import bundle
+
+    config = _config(tiny_model, steps=2)
+    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    clip = make_clip(tmp_path / "clip.mp4", frames=4, size=(96, 72), audio=None)
+    dest = tmp_path / "assets"
+    onnx = bundle(
+        "demo-tiny", config, tmp_path / "run", dest=dest, clips=[str(clip)], frames=3, height=64, photos=1,
+        middlebury=False,
+    )  # fmt: skip
+    assert onnx == dest / "demo-tiny.onnx"
+    side = read_sidecar(onnx)
+    from vstyle.models.metadata import file_sha256
+
+    assert side["sha256"] == file_sha256(onnx)
+    card = side["card"]
+    assert card["command"] == "vstyle train --recipe demo-tiny --bundle"
+    assert card["training"]["steps"] == 2 and card["metrics"]["ms_640x360_onnxruntime_cpu"] > 0
+    assert "clip" in card["metrics"]["flicker"]
+    assert (dest / "demo-tiny.md").read_text().startswith("# demo-tiny")
+    assert not list(dest.glob(".*"))

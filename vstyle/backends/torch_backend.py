@@ -1,0 +1,372 @@
+"""PyTorch backend: the StyleNet rebuilt from the ONNX model, on CUDA in FP16 (or on the CPU).
+
+On a CUDA GPU it is the baseline TensorRT must beat and the GPU path where TensorRT is absent: FP16
+weights and activations (instance norm computed in float32, as in the FP16 ONNX export: its variance
+overflows float16), channels-last memory, cuDNN autotuning, one CUDA graph per input shape, and
+optionally ``torch.compile``. Without CUDA it runs in float32 on the CPU (parity tests run there).
+
+**Where the weights come from.** vstyle's exporter (``torch.onnx.export(dynamo=True)``) keeps the
+architecture in the model (``vstyle.arch_spec``) and names initializers after the parameters
+(``stem.conv.weight``), but its optimiser merges initializers with equal values: the instance-norm
+weights and biases of an untrained network (all ones, all zeros) become one shared initializer
+under one parameter's name, and the FP16 converter renames weights (``…_fp16``). Names alone
+therefore cannot place every weight. :func:`stylenet_from_onnx` pairs layers by structure instead:
+it rebuilds the :class:`~vstyle.models.stylenet.StyleNet` from the spec, records the order in which
+its conv and instance-norm modules run, and pairs them with the graph's Conv/ConvTranspose/
+InstanceNormalization nodes in graph (topological) order, following Cast/Identity back to the
+constants. Kinds, shapes and epsilons must match, every parameter must be filled, and where an
+initializer carries a parameter's name it must be the one the structure says; otherwise the model
+is refused with a :class:`~vstyle.errors.ModelError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from vstyle.backends.base import Backend
+from vstyle.errors import BackendUnavailableError, ModelError
+from vstyle.gpu import DevicePriority, HostStaging, cuda_available, cuda_unavailable_reason, gpu_identity
+
+if TYPE_CHECKING:
+    import torch
+
+    from vstyle.models.stylenet import StyleNet
+
+log = logging.getLogger(__name__)
+
+_LAYER_OPS = {"Conv2d": "Conv", "ConvTranspose2d": "ConvTranspose", "InstanceNorm2d": "InstanceNormalization"}
+_MAX_GRAPHS = 8  # CUDA graphs kept per thread (one per input shape), least recently used dropped
+
+
+def stylenet_from_onnx(onnx_path: Path) -> StyleNet:
+    """Rebuild the float32 :class:`StyleNet` an exported vstyle ONNX model (FP32 or FP16) was made from.
+
+    See the module docstring for how layers are paired.
+
+    Raises:
+        ModelError: not a vstyle model with an architecture spec, an INT8 QDQ model, or a graph whose
+            layers do not match its spec.
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    from vstyle.models.metadata import read_model_metadata
+    from vstyle.models.stylenet import StyleNet, unshuffle_kernel
+    from vstyle.trt.build import graph_precision  # precision as the graph says (no TensorRT needed)
+
+    path = Path(onnx_path)
+    info = read_model_metadata(path)
+    if info.spec is None:
+        raise ModelError(
+            f"{path} carries no architecture spec (vstyle.arch_spec), which the torch backend rebuilds "
+            "the network from; re-export it with `vstyle export` or use --backend onnxruntime"
+        )
+    proto = onnx.load_model(str(path))
+    precision = graph_precision(proto)
+    if precision == "int8-qdq":
+        raise ModelError(
+            f"{path} is an INT8 QDQ model; the torch backend runs FP32/FP16 networks: give it the FP32 "
+            "export, or run INT8 on --backend tensorrt or onnxruntime"
+        )
+    graph = proto.graph
+    consts = {t.name: t for t in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output}
+    uses: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+
+    def value(name: str, where: str) -> np.ndarray:
+        seen = name
+        for _ in range(8):  # Cast/Identity chains are short
+            if name in consts:
+                return numpy_helper.to_array(consts[name]).astype(np.float32)
+            node = producer.get(name)
+            if node is not None and node.op_type == "Constant":
+                attr = next((a for a in node.attribute if a.name == "value"), None)
+                if attr is not None:
+                    return numpy_helper.to_array(attr.t).astype(np.float32)
+            if node is None or node.op_type not in ("Cast", "Identity"):
+                break
+            name = node.input[0]
+        raise ModelError(f"{path}: {where} input {seen!r} is not a constant; not a vstyle export")
+
+    spec = info.spec
+    net = StyleNet(spec).eval()
+    order: list[tuple[str, Any]] = []
+    hooks = [
+        module.register_forward_pre_hook(lambda mod, args, name=name: order.append((name, mod)))
+        for name, module in net.named_modules()
+        if type(module).__name__ in _LAYER_OPS
+    ]
+    try:
+        with torch.no_grad():
+            side = 4 * spec.size_multiple
+            net(torch.zeros(1, 3, side, side))
+    finally:
+        for h in hooks:
+            h.remove()
+    nodes = [n for n in graph.node if n.op_type in _LAYER_OPS.values()]
+    if spec.unshuffle > 1:  # F.conv2d with the fixed unshuffle kernel: a Conv node but no module
+        first = nodes.pop(0) if nodes else None
+        expected = unshuffle_kernel(spec.unshuffle).numpy()
+        if (
+            first is None
+            or first.op_type != "Conv"
+            or not np.array_equal(value(first.input[1], "unshuffle"), expected)
+        ):
+            raise ModelError(f"{path}: the graph does not start with the pixel-unshuffle of its spec")
+    if len(nodes) != len(order):
+        raise ModelError(
+            f"{path}: the graph has {len(nodes)} conv/instance-norm layers, its {spec.name!r} spec "
+            f"{len(order)}; the model does not match its architecture spec"
+        )
+    state = net.state_dict()
+    filled: dict[str, np.ndarray] = {}
+    for (name, module), node in zip(order, nodes):
+        where = f"node {node.name!r} ({node.op_type})"
+        if _LAYER_OPS[type(module).__name__] != node.op_type:
+            raise ModelError(f"{path}: {where} stands where the spec has {name} ({type(module).__name__})")
+        roles = [("weight", 1), ("bias", 2)]
+        if node.op_type == "InstanceNormalization":
+            eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+            if not np.isclose(eps, module.eps, rtol=1e-3):
+                raise ModelError(f"{path}: {where} has epsilon {eps:g}, the spec {module.eps:g}")
+        for role, index in roles:
+            param = f"{name}.{role}"
+            has_input = index < len(node.input) and bool(node.input[index])
+            if param not in state:
+                if has_input:
+                    raise ModelError(f"{path}: {where} has a {role} the spec's {name} has not")
+                continue
+            if not has_input:
+                raise ModelError(f"{path}: {where} lacks the {role} of the spec's {name}")
+            source = node.input[index]
+            # A name of another parameter is fine only on an initializer the exporter shared
+            # between equal tensors (used more than once); a single-use one must be this parameter.
+            if source in state and source != param and uses.get(source, 0) < 2:
+                raise ModelError(f"{path}: {where} uses {source!r} where the structure says {param!r}")
+            array = value(source, where)
+            if tuple(array.shape) != tuple(state[param].shape):
+                raise ModelError(
+                    f"{path}: {where} {role} has shape {list(array.shape)}, the spec's {param} "
+                    f"{list(state[param].shape)}"
+                )
+            filled[param] = array
+    missing = sorted(set(state) - set(filled))
+    if missing:
+        raise ModelError(f"{path}: no weights found in the graph for {missing}")
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in filled.items()})
+    log.debug("rebuilt %s (%s, %s) from %s", spec.name, precision, f"{len(filled)} tensors", path)
+    return net
+
+
+def _float32_norms(net: Any) -> None:
+    """Make every InstanceNorm2d of a float16 ``net`` compute in float32 (its variance overflows float16)."""
+    from torch import nn
+
+    class Float32InstanceNorm(nn.Module):
+        def __init__(self, norm: nn.InstanceNorm2d) -> None:
+            super().__init__()
+            self.norm = norm.float()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.norm(x.float()).to(x.dtype)
+
+    for parent in list(net.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, nn.InstanceNorm2d):
+                setattr(parent, child_name, Float32InstanceNorm(child))
+
+
+class _ThreadState:
+    """One thread's CUDA stream, staging buffers and CUDA graphs (one per input shape)."""
+
+    def __init__(self, device: torch.device, pin: bool) -> None:
+        import torch
+
+        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+        self.staging = HostStaging(pin=pin)
+        self.graphs: OrderedDict[tuple[int, ...], tuple[Any, torch.Tensor, torch.Tensor]] = OrderedDict()
+        self.pool = torch.cuda.graph_pool_handle() if device.type == "cuda" else None
+
+
+class TorchBackend(Backend):
+    """The StyleNet in PyTorch: FP16 + channels-last + CUDA graphs on a GPU, float32 on the CPU.
+
+    Args:
+        model_path: an FP32 or FP16 vstyle ONNX model (with its architecture spec).
+        threads: CPU threads for PyTorch (CPU only; ``torch.set_num_threads`` is process-wide).
+        device: ``"cuda"``, ``"cuda:1"``, ``"cpu"``; default CUDA where usable, else the CPU.
+        half: FP16 weights and activations; default on CUDA, never on the CPU.
+        cuda_graphs: capture one CUDA graph per input shape and replay it (CUDA only).
+        compile: wrap the network in ``torch.compile`` (first call per shape compiles, slowly).
+    """
+
+    name: ClassVar[str] = "torch"
+    #: Above onnxruntime-cuda on a GPU (FP16 + CUDA graphs), below onnxruntime on a CPU.
+    priority: ClassVar[int] = DevicePriority(gpu=30, cpu=5)  # type: ignore[assignment]
+    device_kind: ClassVar[str] = DevicePriority(gpu="gpu", cpu="cpu")  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        threads: int | None = None,
+        device: str | None = None,
+        half: bool | None = None,
+        cuda_graphs: bool = True,
+        compile: bool = False,
+    ) -> None:
+        super().__init__(model_path, threads=threads)
+        self._device_name = device
+        self._half = half
+        self.cuda_graphs = cuda_graphs
+        self.compile = compile
+        self._net: Any = None
+        self._device: Any = None
+        self._dtype: Any = None
+        self._local = threading.local()
+        self._states: list[_ThreadState] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            return "PyTorch is not installed: pip install torch (the CUDA build on an NVIDIA GPU machine)"
+        return None
+
+    def load(self) -> None:
+        reason = self.unavailable_reason()
+        if reason:
+            raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {reason}")
+        import torch
+
+        if not self.model_path.is_file():
+            raise ModelError(f"model {self.model_path} not found; pass an .onnx file made by `vstyle export`")
+        device = torch.device(self._device_name or ("cuda" if cuda_available() else "cpu"))
+        if device.type == "cuda" and not cuda_available():
+            raise BackendUnavailableError(f"backend 'torch' cannot use {device}: {cuda_unavailable_reason()}")
+        half = self._half if self._half is not None else device.type == "cuda"
+        if half and device.type != "cuda":
+            raise BackendUnavailableError(
+                "FP16 needs a CUDA device; on the CPU the torch backend runs float32"
+            )
+        net = stylenet_from_onnx(self.model_path)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # autotune conv algorithms per input shape
+            if half:
+                net = net.half()
+                _float32_norms(net)
+            net = net.to(device, memory_format=torch.channels_last)
+        elif self.threads:
+            torch.set_num_threads(self.threads)
+        if self.compile:
+            net = torch.compile(net)
+        self._net, self._device = net, device
+        self._dtype = torch.float16 if half else torch.float32
+        log.info(
+            "torch %s on %s (%s)%s", torch.__version__, self.device, self._dtype, " compiled" * self.compile
+        )
+
+    @property
+    def device(self) -> str:
+        if self._device is not None and self._device.type == "cuda":
+            name, cc = gpu_identity(self._device)
+            return f"{name} (sm {cc})"
+        return "cpu"
+
+    def close(self) -> None:
+        with self._lock:
+            for state in self._states:
+                state.graphs.clear()
+                state.staging.clear()
+            self._states.clear()
+        self._local = threading.local()
+        self._net = None
+
+    def _state(self) -> _ThreadState:
+        state = getattr(self._local, "state", None)
+        if state is None:
+            state = self._local.state = _ThreadState(self._device, pin=self._device.type == "cuda")
+            with self._lock:
+                self._states.append(state)
+        return state
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        if self._net is None:
+            raise RuntimeError("backend is not loaded; use it as a context manager")
+        import torch
+
+        state = self._state()
+        if self._device.type != "cuda":
+            with torch.inference_mode():
+                out = self._net(torch.from_numpy(np.ascontiguousarray(batch, np.float32)))
+            return out.numpy()
+        try:
+            with torch.cuda.stream(state.stream), torch.inference_mode():
+                x = state.staging.upload(np.ascontiguousarray(batch, np.float32), self._device)
+                y = self.forward(x, state)
+                host = state.staging.download(y.float())
+            state.stream.synchronize()
+        except torch.cuda.OutOfMemoryError as exc:
+            from vstyle.gpu import memory_report
+
+            raise BackendUnavailableError(
+                f"out of GPU memory running a {'×'.join(map(str, batch.shape))} batch on {self.device} "
+                f"({memory_report(self._device)}): lower --height or the batch size, or free the GPU"
+            ) from exc
+        return host.copy()
+
+    def forward(
+        self, x: torch.Tensor, state: _ThreadState | None = None, *, graphs: bool | None = None
+    ) -> torch.Tensor:
+        """Run the network on a device tensor ``(N, 3, H, W)`` float, 0..255 (GPU data stays there).
+
+        With CUDA graphs on, the result is this thread's graph output buffer for the shape: read or
+        copy it before the next call with the same shape.
+        """
+        import torch
+
+        state = state or self._state()
+        x = x.to(self._dtype).contiguous(memory_format=torch.channels_last)
+        use_graphs = self.cuda_graphs if graphs is None else graphs
+        if self._device.type != "cuda" or not use_graphs:
+            return self._net(x)
+        shape = tuple(x.shape)
+        entry = state.graphs.get(shape)
+        if entry is None:
+            entry = self._capture(x, state)
+        else:
+            state.graphs.move_to_end(shape)
+        graph, static_in, static_out = entry
+        static_in.copy_(x)
+        graph.replay()
+        return static_out
+
+    def _capture(self, x: torch.Tensor, state: _ThreadState) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        import torch
+
+        static_in = x.clone()
+        # Warm-up on the current (non-default) stream: cuDNN autotuning and allocator growth must
+        # happen before capture, they cannot be recorded.
+        for _ in range(2):
+            self._net(static_in)
+        torch.cuda.current_stream().synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=state.pool, stream=state.stream):
+            static_out = self._net(static_in)
+        if len(state.graphs) >= _MAX_GRAPHS:
+            state.graphs.popitem(last=False)
+        state.graphs[tuple(x.shape)] = (graph, static_in, static_out)
+        log.debug("captured a CUDA graph for input %s", tuple(x.shape))
+        return graph, static_in, static_out

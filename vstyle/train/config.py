@@ -1,0 +1,173 @@
+"""Typed training recipes: everything a run depends on, validated in one place.
+
+A :class:`TrainConfig` is the whole recipe of a model: with the same config, data and seed the run
+is reproducible, and the config is stored in every checkpoint so a resumed run can refuse to mix
+recipes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from vstyle.errors import ConfigError
+from vstyle.models.spec import ARCHITECTURES
+from vstyle.train.motion import MotionConfig
+
+#: Clips in the shared data used for real-motion pairs (frames from ``clip_skip`` on).
+DEFAULT_CLIPS: tuple[str, ...] = (
+    "fox",
+    "sam2_bedroom",
+    "sam2_04_coffee",
+    "sam2_01_dog",
+    "sam2_05_default_juggle",
+)
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the loss terms (a weight of 0 skips the term and its cost).
+
+    Distillation (a teacher is given):
+        pixel: L1 between student and teacher outputs (0–1 scale).
+        gradient: L1 between their horizontal and vertical image gradients (keeps strokes sharp).
+        feature: MSE of ``relu1_2`` loss-network features (a low-level perceptual term; costly on CPU).
+    Perceptual (a style image is given):
+        style: Gram-matrix loss on :data:`vstyle.train.losses.STYLE_LAYERS`.
+        content: feature loss on :data:`vstyle.train.losses.CONTENT_LAYERS` against the input.
+        tv: total variation of the output.
+    Both:
+        temporal: Ruder et al.'s short-term loss: the squared difference (0–1 scale) between the
+            output of the earlier frame and the warped output of the later one, on non-occluded pixels.
+            The earlier frame also carries sensor-like noise and a brightness change
+            (:class:`~vstyle.train.motion.MotionConfig`), so this term is the small-noise stability term too.
+    """
+
+    pixel: float = 1.0
+    gradient: float = 1.0
+    feature: float = 0.0
+    style: float = 0.0
+    content: float = 0.0
+    tv: float = 0.0
+    temporal: float = 20.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if getattr(self, f.name) < 0:
+                raise ConfigError(f"loss weight {f.name} must be >= 0, got {getattr(self, f.name)}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training recipe.
+
+    Attributes:
+        arch: student architecture (``quality``, ``fast``, ``tiny``).
+        teacher: distil from this teacher (style name in the shared data, teacher folder or .onnx).
+        style_image: or train from this painting with the perceptual loss.
+        steps: optimizer steps.
+        batch: frame pairs per step (each pair is two images).
+        crop: square training crop size, pixels.
+        photo_size: photos (and clip frames) are resized to this short side before cropping.
+        lr: Adam learning rate; cosine-decayed to a tenth over the run.
+        seed: seeds the initial weights and every random draw.
+        real_fraction: share of steps that use real clip pairs instead of synthetic motion.
+        clips: clip names in the shared data's video folder (or paths).
+        clip_pairs: pairs taken from each clip.
+        clip_skip: first frames of every clip never used (kept for evaluation).
+        max_photos: use at most this many training photos (the first by sorted path); None for all.
+        style_size: the style image is resized to this short side.
+        warm_start: start a ``quality`` student from the teacher's weights.
+        temporal_warmup: the temporal weight ramps up linearly over this share of the steps (from a
+            random start, a full-weight temporal loss would first flatten the output, a poor minimum).
+        weights: the loss weights.
+        motion: the synthetic-motion range.
+        checkpoint_every: save a resumable checkpoint every this many steps.
+        sample_every: write sample outputs and the loss plot every this many steps.
+    """
+
+    arch: str = "fast"
+    teacher: str | None = None
+    style_image: str | None = None
+    steps: int = 2000
+    batch: int = 2
+    crop: int = 192
+    photo_size: int = 256
+    lr: float = 1e-3
+    seed: int = 0
+    real_fraction: float = 0.25
+    clips: tuple[str, ...] = DEFAULT_CLIPS
+    clip_pairs: int = 24
+    clip_skip: int = 60
+    max_photos: int | None = None
+    style_size: int = 256
+    warm_start: bool = False
+    temporal_warmup: float = 0.2
+    weights: LossWeights = field(default_factory=LossWeights)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    checkpoint_every: int = 100
+    sample_every: int = 250
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clips", tuple(self.clips))
+        if isinstance(self.weights, dict):
+            object.__setattr__(self, "weights", LossWeights(**self.weights))
+        if isinstance(self.motion, dict):
+            object.__setattr__(self, "motion", MotionConfig(**self.motion))
+        if self.arch not in ARCHITECTURES or self.arch == "engstrom":
+            raise ConfigError(f"arch must be one of quality, fast, tiny; got {self.arch!r}")
+        if (self.teacher is None) == (self.style_image is None):
+            raise ConfigError("give exactly one of a teacher (distillation) or a style image (perceptual)")
+        for name in (
+            "steps",
+            "batch",
+            "crop",
+            "photo_size",
+            "style_size",
+            "checkpoint_every",
+            "sample_every",
+        ):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        margin = self.margin
+        if self.photo_size < self.crop + 2 * margin:
+            raise ConfigError(
+                f"photo_size {self.photo_size} must be at least crop + 2·motion margin = {self.crop + 2 * margin}"
+            )
+        if not 0.0 <= self.real_fraction <= 1.0:
+            raise ConfigError(f"real_fraction must be in [0, 1], got {self.real_fraction}")
+        if self.real_fraction > 0 and not self.clips:
+            raise ConfigError("real_fraction > 0 needs clips; pass clips or set real_fraction to 0")
+        if not 0.0 <= self.temporal_warmup <= 1.0:
+            raise ConfigError(f"temporal_warmup must be in [0, 1], got {self.temporal_warmup}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if self.warm_start and (self.arch != "quality" or self.teacher is None):
+            raise ConfigError("warm_start needs arch 'quality' and a teacher")
+        if self.style_image is not None and self.weights.style == 0:
+            raise ConfigError("training from a style image needs a style weight > 0")
+
+    @property
+    def mode(self) -> str:
+        """``"distill"`` or ``"style"``."""
+        return "distill" if self.teacher is not None else "style"
+
+    @property
+    def margin(self) -> int:
+        """Pixels of picture around each crop that synthetic motion can bring into view."""
+        m = self.motion
+        return int(m.max_shift + m.local + self.crop * (m.max_zoom + m.max_rotate * 0.0175) / 2) + 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (stored in checkpoints and model cards)."""
+        data = asdict(self)
+        data["clips"] = list(self.clips)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training settings {unknown}; known: {sorted(known)}")
+        return cls(**data)
