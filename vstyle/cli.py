@@ -226,7 +226,10 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_live(args: argparse.Namespace) -> int:
     from vstyle.render import live
+    from vstyle.styles import default_style
 
+    if args.model is None and args.style is None:
+        args.style = default_style(live=True)  # the fastest bundled network keeps up with a camera
     source = args.input if args.input is not None else (args.camera or 0)
     output = "null" if args.no_display else "window"
     if args.virtual_cam:

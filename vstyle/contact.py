@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vstyle.atomic import publish
+
 
 def contact_sheet(
     rows: Sequence[Sequence[np.ndarray]], *, cell_height: int = 180, gap: int = 4
@@ -53,7 +55,7 @@ def save_png(path: Path, image: np.ndarray) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.tobytes())
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

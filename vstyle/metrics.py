@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from vstyle.atomic import publish
+
 STAGES: tuple[str, ...] = ("capture", "stylize", "write")
 
 
@@ -121,7 +123,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2, default=str)
             f.write("\n")
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,9 +1,10 @@
 """Which network a style name or model path means.
 
-Bundled styles are ONNX files inside the package (``vstyle/assets/models/<name>.onnx`` with a JSON
-model card beside each). Until the project ships trained models, the teacher networks in the
-shared data folder can stand in: ``--style scream`` imports that teacher once and caches its ONNX
-export (needs the ``torch`` extra).
+Bundled styles are ONNX files inside the package (``vstyle/assets/models/<name>.onnx``, with the
+JSON sidecar that holds its model card and a readable ``<name>.md`` beside each); they need no
+PyTorch. Teacher networks in the shared data folder are offered too, under names no bundled style
+takes: ``--style la_muse`` imports that teacher once and caches its ONNX export (needs the
+``torch`` extra).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from vstyle.errors import ModelError
 BUNDLED_DIR = Path(__file__).parent / "assets" / "models"
 #: The style used when neither a model nor a style is given (first of these that is available).
 DEFAULT_STYLES: tuple[str, ...] = ("scream", "udnie", "wave", "wreck")
+#: The live filter's default: the fastest bundled network first (it must keep up with a camera on a CPU).
+LIVE_DEFAULT_STYLES: tuple[str, ...] = ("scream-tiny",)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,10 @@ def available_styles() -> list[StyleEntry]:
     return entries
 
 
-def default_style() -> str:
-    """Name of the style used when none is given."""
+def default_style(live: bool = False) -> str:
+    """Name of the style used when none is given (``live``: for the live filter)."""
     names = {e.name for e in available_styles()}
-    for name in DEFAULT_STYLES:
+    for name in (*LIVE_DEFAULT_STYLES, *DEFAULT_STYLES) if live else DEFAULT_STYLES:
         if name in names:
             return name
     raise ModelError(

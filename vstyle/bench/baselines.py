@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vstyle.errors import ModelError, SourceError
-from vstyle.models.metadata import read_model_metadata
+from vstyle.models.from_onnx import stylenet_from_onnx
 from vstyle.stylizer import scaled_size
 
 if TYPE_CHECKING:
@@ -50,110 +50,20 @@ def _encoder_defaults() -> dict[str, Any]:
     return {k: params[k].default for k in ("codec", "crf", "preset", "pix_fmt")}
 
 
-def _constants(proto: Any) -> dict[str, np.ndarray]:
-    from onnx import numpy_helper
-
-    values = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
-    for node in proto.graph.node:
-        if node.op_type == "Constant":
-            for attr in node.attribute:
-                if attr.name == "value":
-                    values[node.output[0]] = numpy_helper.to_array(attr.t)
-    return values
-
-
 def torch_network(onnx_path: Path) -> StyleNet:
-    """The model's :class:`StyleNet` in eval mode on the CPU, with the weights of the FP32 ONNX file.
+    """The model's :class:`StyleNet` in eval mode on the CPU, with the weights of the ONNX file.
 
-    The exporter may rename or share initializers (identical instance-norm parameters become one
-    tensor), so weights are matched by position: the graph's Conv/ConvTranspose and
-    InstanceNormalization nodes, in graph order, against the network's layers in the order a
-    forward pass runs them. The result is checked against ONNX Runtime on a small input.
+    The network is rebuilt by :func:`~vstyle.models.from_onnx.stylenet_from_onnx` (the bench passes
+    the FP32 variant) and checked against ONNX Runtime on a small input.
 
     Raises:
-        ModelError: the file carries no architecture spec, its layers do not match the spec, or the
-            rebuilt network's output differs from ONNX Runtime's by more than :data:`PARITY_TOLERANCE`.
+        ModelError: the file carries no architecture spec, is an INT8 QDQ model, its layers do not
+            match the spec, or the rebuilt network's output differs from ONNX Runtime's by more than
+            :data:`PARITY_TOLERANCE`.
     """
-    import onnx
-    import torch
-    from torch import nn
-
-    from vstyle.models.stylenet import StyleNet
-
     onnx_path = Path(onnx_path)
-    info = read_model_metadata(onnx_path)
-    if info.spec is None:
-        raise ModelError(
-            f"{onnx_path} carries no architecture spec (vstyle.arch_spec), so no eager baseline can be "
-            "built; re-export it with `vstyle export` or run the bench without --baselines"
-        )
-    proto = onnx.load_model(str(onnx_path))
-    props = {p.key: p.value for p in proto.metadata_props}
-    if props.get("vstyle.precision", "fp32") != "fp32":
-        raise ModelError(
-            f"{onnx_path} is {props['vstyle.precision']}; the eager baseline needs the FP32 model"
-        )
-    net = StyleNet(info.spec).eval()
-    spec = info.spec
-    m = spec.size_multiple
-
-    layers: list[nn.Module] = []
-    kinds = (nn.Conv2d, nn.ConvTranspose2d, nn.InstanceNorm2d)
-    hooks = [
-        mod.register_forward_pre_hook(lambda mod, _args: layers.append(mod))
-        for mod in net.modules()
-        if isinstance(mod, kinds)
-    ]
-    try:
-        with torch.no_grad():
-            net(torch.zeros(1, 3, 2 * m, 2 * m))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    convs = [mod for mod in layers if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))]
-    norms = [mod for mod in layers if isinstance(mod, nn.InstanceNorm2d)]
-    graph_convs = [n for n in proto.graph.node if n.op_type in ("Conv", "ConvTranspose")]
-    graph_norms = [n for n in proto.graph.node if n.op_type == "InstanceNormalization"]
-    if spec.unshuffle > 1:
-        graph_convs = graph_convs[1:]  # the fixed pixel-unshuffle conv is a buffer, not a layer
-    if len(graph_convs) != len(convs) or len(graph_norms) != len(norms):
-        raise ModelError(
-            f"{onnx_path}: the graph has {len(graph_convs)} convolutions and {len(graph_norms)} "
-            "instance norms, "
-            f"architecture {spec.name!r} has {len(convs)} and {len(norms)}; the file does not match its spec"
-        )
-    values = _constants(proto)
-    state: dict[int, tuple[nn.Parameter | None, np.ndarray]] = {}
-
-    def take(module: nn.Module, attr: str, node: Any, index: int) -> None:
-        target = getattr(module, attr)
-        present = len(node.input) > index and node.input[index]
-        if target is None and not present:
-            return
-        if target is None or not present or node.input[index] not in values:
-            raise ModelError(
-                f"{onnx_path}: {node.op_type} node {node.name!r} input {index} does not match the network's "
-                f"{attr}; the file does not match its spec"
-            )
-        array = values[node.input[index]]
-        if tuple(array.shape) != tuple(target.shape):
-            raise ModelError(
-                f"{onnx_path}: {node.op_type} node {node.name!r} has a {attr} of shape {tuple(array.shape)}, "
-                f"the network expects {tuple(target.shape)}"
-            )
-        state[id(target)] = (target, array)
-
-    for module, node in zip(convs, graph_convs):
-        take(module, "weight", node, 1)
-        take(module, "bias", node, 2)
-    for module, node in zip(norms, graph_norms):
-        take(module, "weight", node, 1)
-        take(module, "bias", node, 2)
-    with torch.no_grad():
-        for target, array in state.values():
-            assert target is not None
-            target.copy_(torch.from_numpy(np.array(array, dtype=np.float32)))  # a writable copy
-    _check_parity(net, onnx_path, m)
+    net = stylenet_from_onnx(onnx_path)
+    _check_parity(net, onnx_path, net.spec.size_multiple)
     return net
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vstyle.atomic import publish
 from vstyle.bench.results import (
     baselines_table,
     load_results,
@@ -146,7 +147,7 @@ def write_charts(rows: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
         try:
             with os.fdopen(fd, "wb") as f:
                 fig.savefig(f, format="png", dpi=110)
-            os.replace(tmp, path)
+            publish(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

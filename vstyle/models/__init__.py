@@ -23,6 +23,7 @@ _LAZY = {
     "load_checkpoint": "checkpoint",
     "load_model": "checkpoint",
     "export_onnx": "export",
+    "stylenet_from_onnx": "from_onnx",
     "ModelInfo": "metadata",
     "read_model_metadata": "metadata",
     "teacher_onnx": "zoo",
@@ -45,12 +46,14 @@ __all__ = [
     "read_model_metadata",
     "read_teacher_variables",
     "save_checkpoint",
+    "stylenet_from_onnx",
     "teacher_onnx",
 ]
 
 if TYPE_CHECKING:
     from vstyle.models.checkpoint import Checkpoint, load_checkpoint, load_model, save_checkpoint
     from vstyle.models.export import export_onnx
+    from vstyle.models.from_onnx import stylenet_from_onnx
     from vstyle.models.metadata import ModelInfo, read_model_metadata
     from vstyle.models.spec import ARCHITECTURES, ArchSpec, get_arch
     from vstyle.models.stylenet import StyleNet

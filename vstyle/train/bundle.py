@@ -100,7 +100,14 @@ def _card_markdown(name: str, card: dict[str, Any], sha: str) -> str:
     fid = m.get("fidelity") or {}
     if fid and not fid.get("skipped"):
         lines += ["", "## Fidelity to the teacher (held-out photos)", ""]
-        lines += [f"- {k}: {v:.3f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in fid.items()]
+        lines += [
+            f"- {k}: {v:.3f}" if isinstance(v, float) else f"- {k}: {v}"
+            for k, v in fid.items()
+            if v is not None
+        ]
+        lines.append(
+            "- (LPIPS-like ratio: 0 is the teacher's picture, 1 is no closer to it than the photo itself)"
+        )
     lines += ["", "Full numbers: the `card` entry of the JSON sidecar beside this file.", ""]
     return "\n".join(lines)
 
