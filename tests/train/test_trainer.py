@@ -85,27 +85,29 @@ def test_interrupted_run_resumes_to_the_same_weights(
     tiny_model: Path, photo_folder: Path, tmp_path: Path
 ) -> None:
     config = _config(tiny_model, steps=4)
-    straight = Trainer(config, tmp_path / "a", threads=1, photos_dir=photo_folder).run()
+    straight = Trainer(config, tmp_path / "a", threads=1, photos_dir=photo_folder, export=False).run()
 
     def interrupt(step: int, steps: int, losses: dict[str, float]) -> None:
         if step == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder).run(interrupt)
+        Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder, export=False).run(interrupt)
     assert load_checkpoint(tmp_path / "b" / "checkpoint.pt").meta["step"] == 3
     assert not (tmp_path / "b" / "model.onnx").exists()
-    resumed = Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder).run()
+    resumed = Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder, export=False).run()
     a, b = _weights(straight.checkpoint), _weights(resumed.checkpoint)
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_a_run_of_another_recipe_is_refused(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
-    Trainer(_config(tiny_model, steps=2), tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    Trainer(
+        _config(tiny_model, steps=2), tmp_path / "run", threads=1, photos_dir=photo_folder, export=False
+    ).run()
     other = _config(tiny_model, steps=2, lr=5e-4)
     with pytest.raises(ConfigError, match="lr"):
-        Trainer(other, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
-    Trainer(other, tmp_path / "run", threads=1, photos_dir=photo_folder, restart=True).run()
+        Trainer(other, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
+    Trainer(other, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False, restart=True).run()
 
 
 def test_temporal_loss_is_lower_for_a_trained_stable_student(
@@ -116,7 +118,7 @@ def test_temporal_loss_is_lower_for_a_trained_stable_student(
     for name, temporal in (("loose", 0.0), ("stable", 200.0)):
         weights = LossWeights(pixel=1.0, gradient=0.0, temporal=temporal)
         config = _config(tiny_model, steps=25, lr=3e-3, weights=weights, checkpoint_every=25, sample_every=25)
-        runs[name] = Trainer(config, tmp_path / name, threads=1, photos_dir=photo_folder)
+        runs[name] = Trainer(config, tmp_path / name, threads=1, photos_dir=photo_folder, export=False)
         runs[name].run()
     # Evaluate both on the same seeded synthetic pairs.
     from vstyle.temporal.warp import backward_warp_torch
@@ -142,7 +144,7 @@ def test_perceptual_training_from_a_painting(photo_folder: Path, tmp_path: Path,
         arch="tiny", style_image="styles/starry_night.jpg", steps=3, batch=1, crop=48, photo_size=72,
         real_fraction=0.0, clips=(), weights=weights, style_size=64,
     )  # fmt: skip
-    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
     history = json.loads((tmp_path / "run" / "losses.json").read_text())
     assert {"style", "content", "tv", "temporal"} <= set(history[0])
 
@@ -157,9 +159,9 @@ def test_bad_input_is_refused_before_any_file(tiny_model: Path, photo_folder: Pa
         clips=(), weights=LossWeights(style=1.0),
     )  # fmt: skip
     with pytest.raises(DataError, match="style image"):
-        Trainer(missing_style, tmp_path / "s", photos_dir=photo_folder).run()
+        Trainer(missing_style, tmp_path / "s", photos_dir=photo_folder, export=False).run()
     with pytest.raises(ModelError, match="teacher"):
-        Trainer(_config(tmp_path / "nothing"), tmp_path / "t", photos_dir=photo_folder).run()
+        Trainer(_config(tmp_path / "nothing"), tmp_path / "t", photos_dir=photo_folder, export=False).run()
     assert not (tmp_path / "s" / "checkpoint.pt").exists() and not (tmp_path / "t" / "checkpoint.pt").exists()
 
 
@@ -169,7 +171,7 @@ def test_a_clip_too_short_for_pairs(tiny_model: Path, photo_folder: Path, tmp_pa
     clip = make_clip(tmp_path / "short.mp4", frames=5, size=(96, 72), audio=None)
     config = _config(tiny_model, real_fraction=0.5, clips=(str(clip),), clip_skip=10)
     with pytest.raises(DataError, match="more than 11"):
-        Trainer(config, tmp_path / "run", photos_dir=photo_folder).run()
+        Trainer(config, tmp_path / "run", photos_dir=photo_folder, export=False).run()
 
 
 def test_real_clip_pairs_train(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
@@ -177,7 +179,7 @@ def test_real_clip_pairs_train(tiny_model: Path, photo_folder: Path, tmp_path: P
 
     clip = make_clip(tmp_path / "clip.mp4", frames=12, size=(96, 72), audio=None)
     config = _config(tiny_model, steps=3, real_fraction=1.0, clips=(str(clip),), clip_skip=4, clip_pairs=3)
-    result = Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder).run()
+    result = Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
     assert result.steps == 3 and np.isfinite(result.final_losses["temporal"])
 
 
@@ -230,3 +232,17 @@ def test_bundle_installs_model_with_card(
     assert "clip" in card["metrics"]["flicker"]
     assert (dest / "demo-tiny.md").read_text().startswith("# demo-tiny")
     assert not list(dest.glob(".*"))
+
+
+def test_whole_photo_targets_are_cached_and_reused(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path
+) -> None:
+    from vstyle.data import cache_dir
+
+    config = _config(tiny_model, steps=1, teacher_on_crops=False)
+    Trainer(config, tmp_path / "a", threads=1, photos_dir=photo_folder, export=False).run()
+    cached = sorted((cache_dir() / "train").glob("photos-*.npz"))
+    assert cached
+    stamp = cached[-1].stat().st_mtime_ns
+    Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder, export=False).run()
+    assert cached[-1].stat().st_mtime_ns == stamp  # read back, not recomputed

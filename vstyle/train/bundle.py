@@ -163,6 +163,7 @@ def bundle(
     )
     what = (
         f"distilled from the {config.teacher} teacher"
+        + (" (started from its weights)" if config.warm_start else "")
         if config.teacher
         else f"trained from the painting {Path(config.style_image).name} with the perceptual loss"
     )

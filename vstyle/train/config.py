@@ -78,6 +78,10 @@ class TrainConfig:
         max_photos: use at most this many training photos (the first by sorted path); None for all.
         style_size: the style image is resized to this short side.
         warm_start: start a ``quality`` student from the teacher's weights.
+        teacher_on_crops: run the teacher on each training crop (one extra teacher call per step)
+            instead of once on the whole photo. Instance norm makes a teacher's output depend on the
+            whole picture, so a whole-photo target is not a function of the crop the student sees:
+            the student then regresses to a blurred mean. False only for runs made before this.
         temporal_warmup: the temporal weight ramps up linearly over this share of the steps (from a
             random start, a full-weight temporal loss would first flatten the output, a poor minimum).
         weights: the loss weights.
@@ -103,6 +107,7 @@ class TrainConfig:
     style_size: int = 256
     warm_start: bool = False
     temporal_warmup: float = 0.2
+    teacher_on_crops: bool = True
     weights: LossWeights = field(default_factory=LossWeights)
     motion: MotionConfig = field(default_factory=MotionConfig)
     checkpoint_every: int = 100

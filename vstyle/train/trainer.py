@@ -61,7 +61,7 @@ class TrainResult:
     """What a finished run produced."""
 
     out_dir: Path
-    onnx: Path
+    onnx: Path | None
     checkpoint: Path
     steps: int
     seconds: float
@@ -154,6 +154,7 @@ class Trainer:
         threads: torch CPU threads (default: all cores).
         photos_dir: photo folder (default the shared data's ``photos``).
         restart: ignore (and replace) a checkpoint of a different recipe instead of refusing.
+        export: export ``model.onnx`` at the end (tests that only need the checkpoint skip it).
     """
 
     def __init__(
@@ -164,8 +165,10 @@ class Trainer:
         threads: int | None = None,
         photos_dir: Path | None = None,
         restart: bool = False,
+        export: bool = True,
     ) -> None:
         self.config = config
+        self.export = export
         self.out_dir = Path(out_dir)
         self.restart = restart
         self.photos_dir = photos_dir
@@ -184,7 +187,10 @@ class Trainer:
         if stored is None:
             raise ModelError(f"{path} has no training config; it is not a resumable run, use another --out")
         mine = self.config.to_dict()
-        differs = sorted(k for k in mine if k != "steps" and json.dumps(stored.get(k)) != json.dumps(mine[k]))
+        # A setting added after the run was stored counts as its default value.
+        differs = sorted(
+            k for k in mine if k != "steps" and json.dumps(stored.get(k, mine[k])) != json.dumps(mine[k])
+        )
         if differs:
             if self.restart:
                 logger.warning("replacing the run in %s (it used another recipe: %s)", self.out_dir, differs)
@@ -204,7 +210,8 @@ class Trainer:
         teacher_fn = None
         if c.teacher is not None:
             self._teacher = Teacher(c.teacher)
-            teacher_fn = self._teacher
+            # Whole-image targets are cached once; crop targets are computed every step instead.
+            teacher_fn = None if c.teacher_on_crops else self._teacher
         tid = self._teacher.sha256 if self._teacher else ""
         self.photos = PhotoBank(train_paths, c.photo_size, teacher_fn, tid)
         self.clips = None
@@ -257,17 +264,28 @@ class Trainer:
     def _batch(self, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
         c = self.config
         use_real = self.clips is not None and float(torch.rand(1, generator=gen)) < c.real_fraction
+        crops = self._teacher is not None and c.teacher_on_crops
         if use_real:
             a, b, flow, mask, targets = self.clips.sample(c.batch, c.crop, gen)  # type: ignore[union-attr]
+            if crops:
+                targets = (self._teacher_batch(a), self._teacher_batch(b))
             ta, tb = targets if targets is not None else (None, None)
             # Teacher targets of real frames are each frame's own output: trust them where visible.
             tmask_a = torch.ones_like(mask)
         else:
             frames, target = self.photos.sample(c.batch, c.crop + 2 * c.margin, gen)
+            if crops:
+                target = self._teacher_batch(frames)
             a, b, flow, mask, moved = synthetic_pairs(frames, c.motion, gen, margin=c.margin, extra=target)
             ta, tb = moved if moved is not None else (None, None)
             tmask_a = mask  # the warped target is undefined where content entered the frame
         return a, b, flow, mask, ta, tb, tmask_a
+
+    def _teacher_batch(self, frames: torch.Tensor) -> torch.Tensor:
+        """The teacher's outputs for a batch of crops (RGB float 0–255), computed on the crops themselves."""
+        images = frames.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+        outputs = [self._teacher(np.ascontiguousarray(image)) for image in images]  # type: ignore[misc]
+        return torch.from_numpy(np.stack(outputs)).permute(0, 3, 1, 2).float()
 
     def _losses(self, model: StyleNet, gen: torch.Generator) -> dict[str, torch.Tensor]:
         c, w = self.config, self.config.weights
@@ -437,7 +455,9 @@ class Trainer:
         pt = save_checkpoint(model, self.out_dir / "model.pt", meta=meta)
         what = f"teacher {c.teacher}" if c.teacher else f"style image {Path(c.style_image).name}"  # type: ignore[arg-type]
         source = f"vstyle train: {c.arch} from {what}, {c.steps} steps, seed {c.seed}"
-        onnx = export_onnx(model, model.spec, self.out_dir / "model.onnx", source=source, overwrite=True)
+        onnx = None
+        if self.export:
+            onnx = export_onnx(model, model.spec, self.out_dir / "model.onnx", source=source, overwrite=True)
         (self.out_dir / "train.json").write_text(json.dumps(meta, indent=2) + "\n")
         self._write_history(history)
         return TrainResult(self.out_dir, onnx, pt, c.steps, seconds, final)

@@ -1,0 +1,27 @@
+"""The bundled models' recipes: every one is a valid config of the kind its name says."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from vstyle.errors import ConfigError  # noqa: E402
+from vstyle.train.recipes import DISTILLED_STYLES, PAINTINGS, get_recipe, recipes  # noqa: E402
+
+
+def test_every_recipe_names_its_architecture_and_source() -> None:
+    table = recipes()
+    for style in DISTILLED_STYLES:
+        assert table[style].arch == "quality" and table[style].warm_start and table[style].teacher == style
+        assert table[f"{style}-tiny"].arch == "tiny" and table[f"{style}-tiny"].mode == "distill"
+    for name in PAINTINGS:
+        config = table[f"{name}-fast"]
+        assert config.mode == "style" and config.arch == "fast" and config.weights.style > 0
+    for name, config in table.items():
+        assert config.weights.temporal > 0, f"{name} must train for temporal consistency"
+
+
+def test_unknown_recipe_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="scream-tiny"):
+        get_recipe("nope")
