@@ -530,9 +530,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     import os
 
     from vstyle.backends import availability
+    from vstyle.bench.machine import cpu_model
 
     lines = [f"vstyle {__version__}", f"python {platform.python_version()} on {platform.platform()}"]
-    lines.append(f"cpu: {_cpu_name()} ({len(os.sched_getaffinity(0))} cores usable)")
+    lines.append(f"cpu: {cpu_model()} ({len(os.sched_getaffinity(0))} cores usable)")
     for name in ("numpy", "cv2", "av", "onnxruntime", "torch", "tensorrt"):
         try:
             module = __import__(name)
@@ -552,16 +553,6 @@ def cmd_info(args: argparse.Namespace) -> int:
         lines.append(f"  {name}: {'available' if why is None else 'unavailable — ' + why}")
     print("\n".join(lines))
     return 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def cmd_styles(args: argparse.Namespace) -> int:

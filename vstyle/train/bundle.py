@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vstyle.bench.machine import cpu_model
 from vstyle.errors import ModelError
 from vstyle.models.metadata import file_sha256, read_sidecar, sidecar_path
 from vstyle.styles import BUNDLED_DIR
@@ -45,16 +45,6 @@ def measure_speed(onnx: Path, size: tuple[int, int] = (640, 360), runs: int = 20
             backend.infer(batch)
             times.append(time.perf_counter() - start)
     return float(np.median(times) * 1000)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _metrics(report: dict[str, Any], ms: float) -> dict[str, Any]:
@@ -177,7 +167,7 @@ def bundle(
         "training": {
             "steps": trained["steps"],
             "minutes": trained["seconds"] / 60,
-            "machine": f"{_cpu()}, {len(os.sched_getaffinity(0))} cores",
+            "machine": f"{cpu_model()}, {len(os.sched_getaffinity(0))} cores",
             "torch": torch.__version__,
         },
         "metrics": _metrics(report, ms),
