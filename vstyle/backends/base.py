@@ -39,6 +39,21 @@ class Backend(abc.ABC):
     def unavailable_reason(cls) -> str | None:
         """``None`` where this backend can run here, else why not and how to install it."""
 
+    def check_loadable(self) -> None:
+        """Raise before any work if this backend cannot run here or the model file is missing.
+
+        Raises:
+            BackendUnavailableError: :meth:`unavailable_reason` says why (and how to install it).
+            ModelError: the model file does not exist.
+        """
+        from vstyle.errors import BackendUnavailableError, ModelError
+
+        reason = self.unavailable_reason()
+        if reason:
+            raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {reason}")
+        if not self.model_path.is_file():
+            raise ModelError(f"model {self.model_path} not found; pass an .onnx file made by `vstyle export`")
+
     @abc.abstractmethod
     def load(self) -> None:
         """Load the model; raise :class:`~vstyle.errors.ModelError` if it is not a usable model."""

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from vstyle.backends.base import Backend
-from vstyle.errors import BackendUnavailableError, ModelError
+from vstyle.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +52,9 @@ class OnnxRuntimeBackend(Backend):
         return None
 
     def load(self) -> None:
-        reason = self.unavailable_reason()
-        if reason:
-            raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {reason}")
+        self.check_loadable()
         import onnxruntime as ort
 
-        if not self.model_path.is_file():
-            raise ModelError(f"model {self.model_path} not found; pass an .onnx file made by `vstyle export`")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self.threads or len(os.sched_getaffinity(0))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from vstyle.backends.base import Backend
-from vstyle.errors import BackendUnavailableError, ModelError
+from vstyle.errors import BackendUnavailableError
 
 if TYPE_CHECKING:
     import torch
@@ -89,15 +89,11 @@ class TensorRTBackend(Backend):
         return f"{name} (sm {cc})"
 
     def load(self) -> None:
-        reason = self.unavailable_reason()
-        if reason:
-            raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {reason}")
+        self.check_loadable()
         from vstyle.models.metadata import read_model_metadata
         from vstyle.trt.build import derived_onnx, model_precision, precision_name
         from vstyle.trt.cache import resolve_engine_dir
 
-        if not self.model_path.is_file():
-            raise ModelError(f"model {self.model_path} not found; pass an .onnx file made by `vstyle export`")
         folder = resolve_engine_dir(self.engine_dir)
         have = model_precision(self.model_path)
         wanted = precision_name(self.precision) if self.precision else ("fp16" if have == "fp32" else have)

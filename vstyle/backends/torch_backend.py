@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from vstyle.backends.base import Backend
-from vstyle.errors import BackendUnavailableError, ModelError
+from vstyle.errors import BackendUnavailableError
 from vstyle.gpu import DevicePriority, HostStaging, cuda_available, cuda_unavailable_reason, gpu_identity
 from vstyle.models.from_onnx import stylenet_from_onnx
 
@@ -111,13 +111,9 @@ class TorchBackend(Backend):
         return None
 
     def load(self) -> None:
-        reason = self.unavailable_reason()
-        if reason:
-            raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {reason}")
+        self.check_loadable()
         import torch
 
-        if not self.model_path.is_file():
-            raise ModelError(f"model {self.model_path} not found; pass an .onnx file made by `vstyle export`")
         device = torch.device(self._device_name or ("cuda" if cuda_available() else "cpu"))
         if device.type == "cuda" and not cuda_available():
             raise BackendUnavailableError(f"backend 'torch' cannot use {device}: {cuda_unavailable_reason()}")
