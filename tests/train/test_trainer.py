@@ -17,7 +17,7 @@ from vstyle.models.checkpoint import load_checkpoint  # noqa: E402
 from vstyle.models.metadata import read_sidecar  # noqa: E402
 from vstyle.train.config import LossWeights, TrainConfig  # noqa: E402
 from vstyle.train.photos import is_heldout, split_photos  # noqa: E402
-from vstyle.train.trainer import Trainer  # noqa: E402
+from vstyle.train.trainer import Trainer, temporal_factor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +147,22 @@ def test_perceptual_training_from_a_painting(photo_folder: Path, tmp_path: Path,
     Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
     history = json.loads((tmp_path / "run" / "losses.json").read_text())
     assert {"style", "content", "tv", "temporal"} <= set(history[0])
+
+
+def test_temporal_weight_ramps_up_then_is_boosted_for_the_stabilizing_phase(tmp_path: Path) -> None:
+    config = TrainConfig(
+        teacher="scream", steps=100, temporal_warmup=0.2, stabilize_from=0.8, stabilize_boost=10.0
+    )
+    factors = [temporal_factor(config, step) for step in range(100)]
+    assert factors[0] == pytest.approx(0.05) and factors[19] == factors[79] == 1.0
+    assert factors[:20] == sorted(factors[:20])
+    assert factors[80] == factors[99] == 10.0
+    plain = TrainConfig(teacher="scream", steps=100)
+    assert max(temporal_factor(plain, step) for step in range(100)) == 1.0
+    with pytest.raises(ConfigError, match="stabilize_from"):
+        TrainConfig(teacher="scream", stabilize_from=1.5)
+    with pytest.raises(ConfigError, match="stabilize_boost"):
+        TrainConfig(teacher="scream", stabilize_boost=0.0)
 
 
 def test_bad_input_is_refused_before_any_file(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:

@@ -84,6 +84,11 @@ class TrainConfig:
             the student then regresses to a blurred mean. False only for runs made before this.
         temporal_warmup: the temporal weight ramps up linearly over this share of the steps (from a
             random start, a full-weight temporal loss would first flatten the output, a poor minimum).
+        stabilize_from: from this share of the steps on, the temporal weight is multiplied by
+            ``stabilize_boost``: a network that has learned the style first is then made stable
+            (1.0 = never). Perceptual students need it: a temporal weight light enough to learn the
+            painting's texture leaves that texture swimming on video.
+        stabilize_boost: the temporal weight's factor in the stabilizing phase.
         weights: the loss weights.
         motion: the synthetic-motion range.
         checkpoint_every: save a resumable checkpoint every this many steps.
@@ -107,6 +112,8 @@ class TrainConfig:
     style_size: int = 256
     warm_start: bool = False
     temporal_warmup: float = 0.2
+    stabilize_from: float = 1.0
+    stabilize_boost: float = 1.0
     teacher_on_crops: bool = True
     weights: LossWeights = field(default_factory=LossWeights)
     motion: MotionConfig = field(default_factory=MotionConfig)
@@ -145,6 +152,10 @@ class TrainConfig:
             raise ConfigError("real_fraction > 0 needs clips; pass clips or set real_fraction to 0")
         if not 0.0 <= self.temporal_warmup <= 1.0:
             raise ConfigError(f"temporal_warmup must be in [0, 1], got {self.temporal_warmup}")
+        if not 0.0 <= self.stabilize_from <= 1.0:
+            raise ConfigError(f"stabilize_from must be in [0, 1], got {self.stabilize_from}")
+        if self.stabilize_boost <= 0:
+            raise ConfigError(f"stabilize_boost must be > 0, got {self.stabilize_boost}")
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.warm_start and (self.arch != "quality" or self.teacher is None):

@@ -411,8 +411,7 @@ class Trainer:
                     for group in optimizer.param_groups:
                         group["lr"] = c.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / c.steps)))
                     terms = self._losses(model, gen)
-                    ramp = min(1.0, (step + 1) / max(1.0, c.temporal_warmup * c.steps))
-                    scale = {**weights, "temporal": weights["temporal"] * ramp}
+                    scale = {**weights, "temporal": weights["temporal"] * temporal_factor(c, step)}
                     total = sum(scale[k] * v for k, v in terms.items())
                     if not torch.isfinite(total):
                         raise ModelError(
@@ -461,6 +460,13 @@ class Trainer:
         (self.out_dir / "train.json").write_text(json.dumps(meta, indent=2) + "\n")
         self._write_history(history)
         return TrainResult(self.out_dir, onnx, pt, c.steps, seconds, final)
+
+
+def temporal_factor(config: TrainConfig, step: int) -> float:
+    """The temporal weight's multiplier at ``step`` (0-based): the warm-up ramp, then the stabilizing boost."""
+    ramp = min(1.0, (step + 1) / max(1.0, config.temporal_warmup * config.steps))
+    boost = config.stabilize_boost if step >= config.stabilize_from * config.steps else 1.0
+    return ramp * boost
 
 
 def plot_losses(history: list[dict[str, float]], path: Path) -> Path:
