@@ -85,6 +85,24 @@ def test_live_synthetic_to_null_reports_latency(tmp_path: Path, tiny_model: Path
     assert m["latency_ms"]["p50"] is not None
 
 
+def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    report = tmp_path / "render.json"
+    out = tmp_path / "steady.mp4"
+    code = main(["render", "synthetic:160x96@30", "-o", str(out), "--model", str(tiny_model), "--max-frames", "12",
+                 "--stabilize", "--json", str(report)])  # fmt: skip
+    assert code == 0 and len(only(read_streams(out), "video").times) == 12
+    m = json.loads(report.read_text())
+    assert m["frames_out"] == 12 and m["stages_ms_per_frame"]["post"] > 0
+    code = main(["live", "--input", "synthetic:160x96@30", "--no-display", "--max-frames", "8",
+                 "--model", str(tiny_model), "--stabilize", "0.3", "--json", str(report)])  # fmt: skip
+    assert code == 0 and "post" in json.loads(report.read_text())["stages_ms_per_frame"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", "synthetic:160x96@30", "-o", str(tmp_path / "x.mp4"), "--stabilize", "1.5"])
+    assert exit_info.value.code == 2 and "[0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "x.mp4").exists()
+
+
 def test_camera_path_reads_a_file_in_live_mode(tmp_path: Path, tiny_model: Path) -> None:
     """No camera exists on CI machines: the camera code path is driven by a video file instead."""
     clip = make_clip(tmp_path / "cam.mp4", frames=12, size=(96, 64), audio=None)

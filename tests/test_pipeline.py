@@ -242,3 +242,26 @@ def test_a_failing_worker_stops_the_other_workers() -> None:
     with pytest.raises(StageError, match="stylize stage failed: boom"):
         Pipeline(CountingSource(500), fail_once, ListSink(), PipelineConfig(queue_size=2), workers=3).run()
     assert no_pipeline_threads_left()
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_post_sees_each_input_with_its_output_in_order(workers: int) -> None:
+    """The stateful post stage (the stabilizer) runs once per written frame, in output order."""
+    seen: list[tuple[int, int]] = []
+
+    def post(source: np.ndarray, styled: np.ndarray) -> np.ndarray:
+        seen.append((int(source[0, 0, 0]), int(styled[0, 0, 0])))
+        return styled // 2
+
+    sink = ListSink()
+    metrics = Pipeline(
+        CountingSource(30), jittery_invert, sink, PipelineConfig(queue_size=2), workers=workers, post=post
+    ).run()
+    assert seen == [(i, 255 - i) for i in range(30)]
+    assert [int(f.image[0, 0, 0]) for f in sink.frames] == [(255 - i) // 2 for i in range(30)]
+    assert metrics.stages["post"].items == 30 and "post" in metrics.as_dict()["stages_ms_per_frame"]
+
+
+def test_without_post_there_is_no_post_stage() -> None:
+    metrics = Pipeline(CountingSource(3), invert, ListSink()).run()
+    assert "post" not in metrics.stages

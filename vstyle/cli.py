@@ -26,6 +26,29 @@ def _positive(text: str) -> int:
     return value
 
 
+def _strength(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _stabilize_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--stabilize",
+        type=_strength,
+        nargs="?",
+        const=0.6,
+        default=0.0,
+        metavar="STRENGTH",
+        help="blend each frame with the flow-warped previous output where the flow is trusted "
+        "(inference-time stabilizer; STRENGTH in [0, 1), default 0.6 when given, off otherwise)",
+    )
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--model", type=Path, help="an .onnx model, a .pt checkpoint or a teacher folder")
@@ -42,6 +65,7 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         type=_positive,
         help="frames stylized at once, each on its own thread (default: 2 on a CPU)",
     )
+    _stabilize_arg(p)
     p.add_argument("--json", type=Path, metavar="PATH", help="write the run's metrics as JSON")
     p.add_argument("--max-frames", type=_positive, metavar="N", help="stop after N frames")
 
@@ -144,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing eval.json in --out")
     p.add_argument("--no-middlebury", action="store_true", help="skip the ground-truth-flow pairs")
     p.add_argument("--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda")
+    _stabilize_arg(p)
 
     p = sub.add_parser("build", help="ONNX → TensorRT engine in the engine cache (NVIDIA GPU + TensorRT)")
     which = p.add_mutually_exclusive_group()
@@ -172,7 +197,7 @@ def _stylize_config(args: argparse.Namespace, batch: int = 1):
 
     return StylizeConfig(
         model=args.model, style=args.style, backend=args.backend, height=args.height, threads=args.threads,
-        batch_size=batch, workers=args.workers,
+        batch_size=batch, workers=args.workers, stabilize=args.stabilize,
     )  # fmt: skip
 
 
@@ -372,6 +397,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         middlebury=not args.no_middlebury,
         backend=args.backend,
         overwrite=args.overwrite,
+        stabilize=args.stabilize,
     )
     print(summary(report))
     print(f"wrote {out / 'eval.json'} and its pictures", file=sys.stderr)

@@ -30,6 +30,9 @@ class StylizeConfig:
             among them (``threads`` per worker defaults to cores / workers). ``None`` (auto): two on
             a CPU backend with at least two cores — measured faster end to end, because single-
             threaded inferences lose less to the decoder and encoder preempting them — else one.
+        stabilize: strength of the optional inference-time stabilizer
+            (:class:`~vstyle.temporal.stabilizer.Stabilizer`: flow-guided blending with the previous
+            output, applied in frame order before the output); 0 (default) turns it off.
     """
 
     model: Path | None = None
@@ -39,6 +42,7 @@ class StylizeConfig:
     threads: int | None = None
     batch_size: int = 1
     workers: int | None = None
+    stabilize: float = 0.0
 
     def __post_init__(self) -> None:
         if self.model is not None and self.style is not None:
@@ -51,6 +55,8 @@ class StylizeConfig:
             raise ConfigError(f"batch size must be between 1 and 64. Got {self.batch_size}")
         if self.workers is not None and not 1 <= self.workers <= 16:
             raise ConfigError(f"workers must be between 1 and 16. Got {self.workers}")
+        if not 0.0 <= self.stabilize < 1.0:
+            raise ConfigError(f"stabilize strength must be in [0, 1) (0 = off). Got {self.stabilize}")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from vstyle.capture.base import Source
 from vstyle.config import PipelineConfig
 from vstyle.errors import StageError
 from vstyle.frames import Frame
-from vstyle.metrics import Metrics
+from vstyle.metrics import Metrics, StageStats
 from vstyle.sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,9 @@ class Pipeline:
             encoder preempting them than one multi-threaded inference does. Frames still reach the
             sink in order (offline) or newest-first with overtaken frames dropped (live).
         on_frame: called on the writer thread after each frame is written (progress bars).
+        post: ``(input image, stylized image) → image``, called on the writer thread on each frame
+            about to be written, in output order (the stateful stabilizer); timed as stage
+            ``"post"``.
     """
 
     def __init__(
@@ -71,8 +74,10 @@ class Pipeline:
         batch_size: int = 1,
         workers: int = 1,
         on_frame: Callable[[Frame], None] | None = None,
+        post: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.source = source
+        self.post = post
         self.process = process
         self.sink = sink
         self.config = config or PipelineConfig()
@@ -91,6 +96,8 @@ class Pipeline:
         self._error: StageError | None = None
         self._error_lock = threading.Lock()
         self.metrics = Metrics(mode=self.config.mode)
+        if post is not None:
+            self.metrics.stages["post"] = StageStats()
 
     # -- queue policy -----------------------------------------------------------------------
 
@@ -212,7 +219,8 @@ class Pipeline:
                 images = self.process([frame.image for _, frame in batch])
                 stats.add(time.perf_counter() - t0, len(batch))
                 for (seq, frame), image in zip(batch, images):
-                    self._put(self._stylized, (seq, frame.with_image(image)))
+                    source = frame.image if self.post is not None else None
+                    self._put(self._stylized, (seq, frame.with_image(image), source))
                 if ended:
                     break
         finally:
@@ -227,26 +235,30 @@ class Pipeline:
         latencies = self.metrics.latencies_s
         # Workers finish out of order: offline mode holds frames back until their turn comes;
         # live mode writes whatever is newest and drops a frame that was overtaken.
-        pending: dict[int, Frame] = {}
+        pending: dict[int, tuple[Frame, np.ndarray | None]] = {}
         next_seq = 0
         while True:
             item = self._get(self._stylized)
             if item is EOS:
                 return
-            seq, frame = item
+            seq, frame, source = item
             if self.live:
                 if seq < next_seq:
                     self.metrics.count_drop()
                     continue
-                ready = [frame]
+                ready = [(frame, source)]
                 next_seq = seq + 1
             else:
-                pending[seq] = frame
+                pending[seq] = (frame, source)
                 ready = []
                 while next_seq in pending:
                     ready.append(pending.pop(next_seq))
                     next_seq += 1
-            for frame in ready:
+            for frame, source in ready:
+                if self.post is not None:
+                    t0 = time.perf_counter()
+                    frame = frame.with_image(self.post(source, frame.image))  # type: ignore[arg-type]
+                    self.metrics.stages["post"].add(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 self.sink.write(frame)
                 done = time.monotonic()

@@ -46,9 +46,14 @@ def run(
         stylizer.warmup(info.width, info.height)
         if on_start is not None:
             on_start(source)
+        post = None
+        if stylize.stabilize > 0:
+            from vstyle.temporal.stabilizer import Stabilizer
+
+            post = Stabilizer(stylize.stabilize)
         job = Pipeline(
             source, stylizer.stylize_batch, sink, pipeline,
-            batch_size=stylize.batch_size, workers=stylizer.workers, on_frame=on_frame,
+            batch_size=stylize.batch_size, workers=stylizer.workers, on_frame=on_frame, post=post,
         )  # fmt: skip
         try:
             metrics = job.run()
@@ -63,6 +68,7 @@ def run(
                     "output_size": [width, height],
                     "batch_size": job.batch_size,
                     "workers": job.workers,
+                    "stabilize": stylize.stabilize,
                     "stylizer": stylizer.times.as_dict(),
                 }
             )

@@ -189,3 +189,24 @@ def test_photo_input_rounds_to_the_size_multiple() -> None:
     assert photo_input(photo, 250, 8).shape[0] == 248  # 250 rounds to the nearest multiple
     assert all(s % 12 == 0 for s in photo_input(photo, 100, 12).shape[:2])
     assert math.isclose(photo_input(photo, 256, 8).shape[1] / 256, 481 / 321, rel_tol=0.02)
+
+
+def test_stabilized_flicker_is_measured_next_to_the_plain_one(
+    tiny_model: Path, inputs: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "steady"
+    report = evaluate(
+        tiny_model, out_dir=out, clips=[inputs["clip"]], frames=FRAMES, height=HEIGHT, photos=0,
+        middlebury=False, stabilize=0.6,
+    )  # fmt: skip
+    (row,) = report["clips"]["items"]
+    steady = row["stabilized"]
+    assert steady["strength"] == 0.6 and report["settings"]["stabilize"] == 0.6
+    assert steady["ratio"] == pytest.approx(steady["E_output"] / row["E_input"])
+    assert steady["ms_per_frame"] > 0
+    assert row["xt_panels"] == ["input", "student", "stabilized"]
+    assert read_png(out / row["xt_png"]).shape[1] == 3 * FRAMES * 4 + 2 * 4
+    assert "with the stabilizer at 0.6" in summary(report)
+    plain = evaluate(tiny_model, out_dir=tmp_path / "plain", clips=[inputs["clip"]], frames=FRAMES,
+                     height=HEIGHT, photos=0, middlebury=False)  # fmt: skip
+    assert "stabilized" not in plain["clips"]["items"][0]

@@ -9,9 +9,10 @@ and settings (no command line, no clock), so two runs of one model compare direc
 ``eval.json`` (``format: "vstyle-eval"``, ``format_version: 1``):
 
 * ``model``, ``teacher`` (or ``null``): ``name, path, sha256, sha256_from, architecture, source``.
-* ``settings``: ``frames, height, photos, photo_size, flow, ssim, style_image, lossnet``.
+* ``settings``: ``frames, height, photos, photo_size, flow, ssim, style_image, lossnet, stabilize``.
 * ``clips``: ``skipped`` (a reason or ``null``) and ``items``, one per clip: ``name, path, frames,
-  size, E_output, E_input, ratio, valid_fraction, teacher {E_output, ratio}, xt_png, xt_panels``.
+  size, E_output, E_input, ratio, valid_fraction, teacher {E_output, ratio}, xt_png, xt_panels``,
+  and with ``stabilize > 0`` also ``stabilized {strength, E_output, ratio, ms_per_frame}``.
 * ``middlebury``: ``skipped, flow, items`` (``sequence, size`` and the same error keys) and the
   means ``E_output, E_input, ratio`` (``teacher`` too, with a teacher).
 * ``photos``: ``skipped, count, items`` (``photo, size``; with a teacher ``psnr, ssim,
@@ -28,6 +29,7 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -43,6 +45,7 @@ from vstyle.data import shared_data_dir
 from vstyle.errors import ConfigError, DataError, ModelError, SinkError
 from vstyle.evaluate.flicker import (
     DEFAULT_CLIPS,
+    ClipFlicker,
     clip_flicker,
     gt_flow_flicker,
     load_clip,
@@ -64,7 +67,7 @@ from vstyle.evaluate.perceptual import PerceptualScorer, default_lossnet, percep
 from vstyle.evaluate.similarity import SSIM_DESCRIPTION, psnr, ssim
 from vstyle.metrics import write_json_atomic
 from vstyle.stylizer import Stylizer
-from vstyle.temporal.warping_error import WarpingError
+from vstyle.temporal.warping_error import WarpingError, warping_error
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,7 @@ def evaluate(
     lossnet: str | os.PathLike[str] | None = None,
     backend: str = "auto",
     overwrite: bool = False,
+    stabilize: float = 0.0,
 ) -> dict[str, Any]:
     """Evaluate a style network and write ``eval.json``, ``contact.png`` and ``xt_<clip>.png``.
 
@@ -156,6 +160,9 @@ def evaluate(
         lossnet: the partial VGG19 state dict; ``None`` takes the shared one (skipped if absent).
         backend: inference backend (``"auto"``, ``"onnxruntime"``…).
         overwrite: replace an existing ``eval.json`` in ``out_dir``.
+        stabilize: also measure the student's clips through the inference-time
+            :class:`~vstyle.temporal.stabilizer.Stabilizer` at this strength (0 = not), with its cost
+            in ms per frame; each clip row gains a ``stabilized`` entry.
 
     Returns:
         The report written to ``eval.json`` (keys in the module docstring).
@@ -168,6 +175,8 @@ def evaluate(
     """
     # 1. Everything that can be wrong with the arguments, before any slow work or any file written.
     _check_settings(frames, height, photos, photo_size)
+    if not 0.0 <= stabilize < 1.0:
+        raise ConfigError(f"stabilize strength must be in [0, 1) (0 = off), got {stabilize}")
     out = Path(out_dir)
     report_path = out / EVAL_JSON
     if out.exists() and not out.is_dir():
@@ -226,6 +235,7 @@ def evaluate(
             "ssim": SSIM_DESCRIPTION,
             "style_image": str(style_file) if style_file is not None else None,
             "lossnet": str(lossnet_file) if perceptual_skip is None else None,
+            "stabilize": stabilize,
         },
     }
 
@@ -251,8 +261,13 @@ def evaluate(
             runs = {role: clip_flicker(net, clip.frames) for role, net in nets.items()}
             stem = _safe_name(clip.name, used)
             panels = [r for r in ("teacher", "student") if r in runs]  # the contact sheet's order
-            images[f"xt_{stem}.png"] = xt_image([runs["student"].inputs, *(runs[r].outputs for r in panels)])
+            columns = [runs["student"].inputs, *(runs[r].outputs for r in panels)]
             row = _flicker_row(runs["student"].error, runs["teacher"].error if "teacher" in runs else None)
+            if stabilize > 0:
+                steady, row["stabilized"] = _stabilized(runs["student"], stabilize)
+                columns.append(steady)
+                panels.append("stabilized")
+            images[f"xt_{stem}.png"] = xt_image(columns)
             clip_rows.append(
                 {
                     "name": clip.name,
@@ -299,6 +314,27 @@ def evaluate(
     write_json_atomic(report_path, report)
     log.info("wrote %s", report_path)
     return report
+
+
+def _stabilized(run: ClipFlicker, strength: float) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """The student's clip through the stabilizer: its frames, warping error and cost per frame."""
+    from vstyle.temporal.stabilizer import Stabilizer
+
+    stabilizer = Stabilizer(strength)
+    frames, seconds = [], []
+    for source, styled in zip(run.inputs, run.outputs):
+        t0 = time.perf_counter()
+        frames.append(stabilizer(source, styled))
+        seconds.append(time.perf_counter() - t0)
+    error = warping_error(run.inputs, frames)
+    # The first frame only primes the stabilizer (no flow): its time is not a blended frame's.
+    row = {
+        "strength": strength,
+        "E_output": error.output,
+        "ratio": error.ratio,
+        "ms_per_frame": float(np.median(seconds[1:])) * 1e3,
+    }
+    return frames, row
 
 
 def _flicker_row(error: WarpingError, teacher: WarpingError | None) -> dict[str, Any]:
@@ -405,6 +441,12 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(
             f"E_warp ratio {row['name']}: {_fmt(row['ratio'])}{teacher}  (output/input, 1 = no added flicker)"
         )
+        if row.get("stabilized"):
+            st = row["stabilized"]
+            lines.append(
+                f"  with the stabilizer at {st['strength']:g}: {_fmt(st['ratio'])}, "
+                f"{st['ms_per_frame']:.1f} ms per frame"
+            )
     mb = report["middlebury"]
     if mb["skipped"]:
         lines.append(f"middlebury: skipped ({mb['skipped']})")

@@ -22,7 +22,8 @@ from vstyle.errors import ConfigError
 from vstyle.frames import check_image
 
 Preset = Literal["ultrafast", "fast", "medium"]
-_PRESETS: dict[str, int] = {
+#: OpenCV DIS presets by name.
+PRESETS: dict[str, int] = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
@@ -40,10 +41,10 @@ class DISFlow:
     """
 
     def __init__(self, preset: Preset = "medium") -> None:
-        if preset not in _PRESETS:
-            raise ConfigError(f"DIS preset must be one of {', '.join(_PRESETS)}. Got {preset!r}")
+        if preset not in PRESETS:
+            raise ConfigError(f"DIS preset must be one of {', '.join(PRESETS)}. Got {preset!r}")
         self.preset = preset
-        self._dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
+        self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
 
     def __call__(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         """Flow from ``frame_a`` to ``frame_b`` (see the module docstring for the convention).
