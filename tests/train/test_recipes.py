@@ -16,8 +16,11 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
         assert table[style].arch == "quality" and table[style].warm_start and table[style].teacher == style
         assert table[f"{style}-tiny"].arch == "tiny" and table[f"{style}-tiny"].mode == "distill"
     for name in PAINTINGS:
-        config = table[f"{name}-fast"]
-        assert config.mode == "style" and config.arch == "fast" and config.weights.style > 0
+        first, shipped = table[f"{name}-painting"], table[f"{name}-fast"]
+        assert first.mode == "style" and first.arch == "fast" and first.weights.style > 0
+        # The shipped model is the first stage distilled into itself: same layout, warm-started.
+        assert shipped.teacher_recipe == f"{name}-painting" and shipped.warm_start
+        assert shipped.arch == first.arch and shipped.mode == "distill"
     for name, config in table.items():
         assert config.weights.temporal > 0, f"{name} must train for temporal consistency"
 
@@ -25,3 +28,13 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
 def test_unknown_recipe_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="scream-tiny"):
         get_recipe("nope")
+
+
+def test_recipe_teachers_are_valid_only_with_a_name() -> None:
+    from vstyle.train.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="recipe name"):
+        TrainConfig(arch="fast", teacher="recipe:")
+    with pytest.raises(ConfigError, match="warm_start"):
+        TrainConfig(arch="fast", teacher="scream", warm_start=True)
+    assert TrainConfig(arch="fast", teacher="recipe:x", warm_start=True).teacher_recipe == "x"

@@ -165,6 +165,32 @@ def test_temporal_weight_ramps_up_then_is_boosted_for_the_stabilizing_phase(tmp_
         TrainConfig(teacher="scream", stabilize_boost=0.0)
 
 
+def test_a_recipe_teacher_is_trained_first_then_distilled_into_itself(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vstyle.train.recipes as recipes_module
+
+    first = _config(tiny_model, steps=2)
+    table = {"stage-one": first, **recipes_module.recipes()}
+    monkeypatch.setattr(recipes_module, "recipes", lambda: table)
+    second = _config(Path("recipe:stage-one"), steps=2, lr=1e-9, warm_start=True)
+    trainer = Trainer(second, tmp_path / "stage-two", threads=1, photos_dir=photo_folder)
+    result = trainer.run()
+    assert (tmp_path / "stage-one" / "model.onnx").is_file()  # trained first, in the sibling folder
+    summary = json.loads((tmp_path / "stage-two" / "train.json").read_text())
+    assert summary["teacher_run"]["recipe"] == "stage-one" and summary["teacher_run"]["steps"] == 2
+    # Warm start: with a vanishing learning rate the student still holds the first stage's weights.
+    before, after = _weights(tmp_path / "stage-one" / "model.pt"), _weights(result.checkpoint)
+    assert all(torch.allclose(before[k], after[k], atol=1e-5) for k in before)
+    # The finished first stage is reused, not retrained; a changed first-stage recipe is refused.
+    stamp = (tmp_path / "stage-one" / "model.onnx").stat().st_mtime_ns
+    Trainer(second, tmp_path / "again", threads=1, photos_dir=photo_folder, export=False).run()
+    assert (tmp_path / "stage-one" / "model.onnx").stat().st_mtime_ns == stamp
+    table["stage-one"] = _config(tiny_model, steps=2, crop=40)
+    with pytest.raises(ConfigError, match="another recipe"):
+        Trainer(second, tmp_path / "third", threads=1, photos_dir=photo_folder).run()
+
+
 def test_bad_input_is_refused_before_any_file(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="exactly one"):
         TrainConfig(teacher="scream", style_image="x.jpg")

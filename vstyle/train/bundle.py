@@ -75,7 +75,14 @@ def _card_markdown(name: str, card: dict[str, Any], sha: str) -> str:
         f"- Architecture: `{card['architecture']}`; {card['what']}.",
         f"- Recipe: `{card['command']}` (seed {card['config']['seed']}).",
         f"- Data: {card['data']}",
-        f"- Training: {t['steps']} steps in {t['minutes']:.1f} min on {t['machine']} (torch {t['torch']}).",
+        f"- Training: {t['steps']} steps in {t['minutes']:.1f} min on {t['machine']} (torch {t['torch']})"
+        + (
+            " = "
+            + " + ".join(f"`{g['recipe']}` {g['steps']} steps, {g['minutes']:.1f} min" for g in t["stages"])
+            if len(t.get("stages", [])) > 1
+            else ""
+        )
+        + ".",
         f"- Speed: {m['ms_640x360_onnxruntime_cpu']} ms per 640×360 frame on ONNX Runtime CPU, this machine.",
         f"- sha256 of `{name}.onnx`: `{sha}`",
         "",
@@ -130,12 +137,23 @@ def bundle(
     if not onnx.is_file() or not summary.is_file():
         raise ModelError(f"{run_dir} has no finished run (model.onnx, train.json); train it first")
     trained = json.loads(summary.read_text())
-    painting = Path(config.style_image).stem if config.style_image else None
+    stage = trained.get("teacher_run")  # the first stage of a recipe: teacher
+    teacher = config.teacher
+    first: TrainConfig | None = None
+    if config.teacher_recipe is not None:
+        if stage is None:
+            raise ModelError(f"{summary} does not name its teacher stage; train the recipe again")
+        from vstyle.train.recipes import get_recipe
+
+        first = get_recipe(config.teacher_recipe)
+        teacher = str(Path(stage["run_dir"]) / "model.onnx")
+    source = first or config
+    painting = Path(source.style_image).stem if source.style_image else None
     style_image = painting or _painting_of(config.teacher)
     report = evaluate(
         onnx,
         out_dir=run_dir / "eval",
-        teacher=config.teacher,
+        teacher=teacher,
         style_image=style_image,
         overwrite=True,
         **eval_options,
@@ -151,12 +169,20 @@ def bundle(
         f"real-motion pairs from clips {clips} (frames {config.clip_skip}+, the first frames kept for "
         f"evaluation); synthetic motion on every photo"
     )
-    what = (
-        f"distilled from the {config.teacher} teacher"
-        + (" (started from its weights)" if config.warm_start else "")
-        if config.teacher
-        else f"trained from the painting {Path(config.style_image).name} with the perceptual loss"
-    )
+    if first is not None:
+        what = (
+            f"trained in two stages: `{config.teacher_recipe}` learns the painting "
+            f"{Path(first.style_image).name} with the perceptual loss ({stage['steps']} steps), then this "  # type: ignore[arg-type,index]
+            "network, started from its weights, is distilled from it with the temporal loss"
+        )
+    elif config.teacher:
+        what = f"distilled from the {config.teacher} teacher" + (
+            " (started from its weights)" if config.warm_start else ""
+        )
+    else:
+        what = f"trained from the painting {Path(config.style_image).name} with the perceptual loss"  # type: ignore[arg-type]
+    seconds = trained["seconds"] + (stage["seconds"] if stage else 0.0)
+    steps = trained["steps"] + (stage["steps"] if stage else 0)
     card = {
         "name": name,
         "architecture": config.arch,
@@ -165,8 +191,14 @@ def bundle(
         "config": config.to_dict(),
         "data": data,
         "training": {
-            "steps": trained["steps"],
-            "minutes": trained["seconds"] / 60,
+            "steps": steps,
+            "minutes": seconds / 60,
+            "stages": (
+                [{"recipe": stage["recipe"], "steps": stage["steps"], "minutes": stage["seconds"] / 60}]
+                if stage
+                else []
+            )
+            + [{"recipe": name, "steps": trained["steps"], "minutes": trained["seconds"] / 60}],
             "machine": f"{cpu_model()}, {len(os.sched_getaffinity(0))} cores",
             "torch": torch.__version__,
         },

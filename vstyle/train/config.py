@@ -57,13 +57,19 @@ class LossWeights:
                 raise ConfigError(f"loss weight {f.name} must be >= 0, got {getattr(self, f.name)}")
 
 
+#: Prefix of a teacher that is another recipe's model.
+RECIPE_TEACHER = "recipe:"
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training recipe.
 
     Attributes:
         arch: student architecture (``quality``, ``fast``, ``tiny``).
-        teacher: distil from this teacher (style name in the shared data, teacher folder or .onnx).
+        teacher: distil from this teacher (style name in the shared data, teacher folder or .onnx), or
+            ``"recipe:NAME"``: the model of another recipe, trained first in the sibling run folder
+            ``NAME`` when it is not there yet (a two-stage recipe stays one command).
         style_image: or train from this painting with the perceptual loss.
         steps: optimizer steps.
         batch: frame pairs per step (each pair is two images).
@@ -77,7 +83,8 @@ class TrainConfig:
         clip_skip: first frames of every clip never used (kept for evaluation).
         max_photos: use at most this many training photos (the first by sorted path); None for all.
         style_size: the style image is resized to this short side.
-        warm_start: start a ``quality`` student from the teacher's weights.
+        warm_start: start the student from the teacher's weights: an imported teacher's into a
+            ``quality`` student, or a ``recipe:`` teacher's checkpoint (same architecture).
         teacher_on_crops: run the teacher on each training crop (one extra teacher call per step)
             instead of once on the whole photo. Instance norm makes a teacher's output depend on the
             whole picture, so a whole-photo target is not a function of the crop the student sees:
@@ -158,10 +165,21 @@ class TrainConfig:
             raise ConfigError(f"stabilize_boost must be > 0, got {self.stabilize_boost}")
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
-        if self.warm_start and (self.arch != "quality" or self.teacher is None):
-            raise ConfigError("warm_start needs arch 'quality' and a teacher")
+        if self.warm_start and not (
+            self.teacher_recipe is not None or (self.arch == "quality" and self.teacher is not None)
+        ):
+            raise ConfigError("warm_start needs arch 'quality' and a teacher, or a recipe: teacher")
+        if self.teacher_recipe == "":
+            raise ConfigError("a recipe: teacher needs a recipe name, e.g. recipe:starry_night-painting")
         if self.style_image is not None and self.weights.style == 0:
             raise ConfigError("training from a style image needs a style weight > 0")
+
+    @property
+    def teacher_recipe(self) -> str | None:
+        """The recipe whose model is the teacher (``teacher="recipe:NAME"``), else ``None``."""
+        if self.teacher is not None and self.teacher.startswith(RECIPE_TEACHER):
+            return self.teacher[len(RECIPE_TEACHER) :]
+        return None
 
     @property
     def mode(self) -> str:

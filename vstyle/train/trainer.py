@@ -172,8 +172,13 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.restart = restart
         self.photos_dir = photos_dir
+        self.threads = threads
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._teacher: Teacher | None = None
+        self._teacher_spec = config.teacher
+        self._init: Path | None = None
+        #: the first stage of a ``recipe:`` teacher: recipe, run folder, steps, seconds.
+        self.teacher_run: dict[str, Any] | None = None
         self._vgg: Any = None
 
     # -- setup -------------------------------------------------------------------------------------
@@ -201,6 +206,38 @@ class Trainer:
             )
         return {"model": checkpoint.model, "meta": checkpoint.meta}
 
+    def _teacher_stage(self, progress: Callable[[int, int, dict[str, float]], None] | None) -> None:
+        """Resolve a ``recipe:`` teacher: train that recipe first in the sibling folder if needed."""
+        from vstyle.train.recipes import get_recipe
+
+        name = self.config.teacher_recipe
+        if name is None:
+            return
+        recipe = get_recipe(name)
+        run_dir = self.out_dir.parent / name
+        onnx, summary = run_dir / "model.onnx", run_dir / "train.json"
+        if onnx.is_file() and summary.is_file():
+            stored = json.loads(summary.read_text()).get("config", {})
+            mine = recipe.to_dict()
+            differs = sorted(k for k in mine if json.dumps(stored.get(k, mine[k])) != json.dumps(mine[k]))
+            if differs:
+                raise ConfigError(
+                    f"{run_dir} holds a run of another recipe than {name} (differs in {', '.join(differs)}); "
+                    "move it away so the teacher stage can be trained again"
+                )
+        else:
+            logger.info("training the teacher stage %s first, in %s", name, run_dir)
+            Trainer(recipe, run_dir, threads=self.threads, photos_dir=self.photos_dir).run(progress)
+            torch.set_num_threads(self.threads or len(os.sched_getaffinity(0)))
+        done = json.loads(summary.read_text())
+        self.teacher_run = {
+            "recipe": name,
+            "run_dir": str(run_dir),
+            "steps": done["steps"],
+            "seconds": done["seconds"],
+        }
+        self._teacher_spec, self._init = str(onnx), run_dir / "model.pt"
+
     def _setup(self) -> None:
         c = self.config
         train_paths, heldout = split_photos(self.photos_dir)
@@ -208,8 +245,8 @@ class Trainer:
             train_paths = train_paths[: c.max_photos]
         self.sample_photos = [resize_short(read_rgb(p), c.photo_size) for p in heldout[:SAMPLE_PHOTOS]]
         teacher_fn = None
-        if c.teacher is not None:
-            self._teacher = Teacher(c.teacher)
+        if self._teacher_spec is not None:
+            self._teacher = Teacher(self._teacher_spec)
             # Whole-image targets are cached once; crop targets are computed every step instead.
             teacher_fn = None if c.teacher_on_crops else self._teacher
         tid = self._teacher.sha256 if self._teacher else ""
@@ -246,7 +283,13 @@ class Trainer:
         c = self.config
         torch.manual_seed(c.seed)
         model = StyleNet(get_arch(c.arch))
-        if c.warm_start:
+        if c.warm_start and self._init is not None:
+            model = load_checkpoint(self._init).model
+            if model.spec.name != c.arch:
+                raise ConfigError(
+                    f"warm_start from {self._init} needs a {c.arch} network; it holds {model.spec.name}"
+                )
+        elif c.warm_start:
             from vstyle.models.teacher import load_teacher
             from vstyle.train.warmstart import warm_start
 
@@ -385,6 +428,7 @@ class Trainer:
         c = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
         resume = self._check_resume()
+        self._teacher_stage(progress)
         self._setup()
         try:
             gen = torch.Generator().manual_seed(c.seed + 1)
@@ -451,8 +495,10 @@ class Trainer:
         c = self.config
         final = {k: float(np.mean([r[k] for r in history[-50:]])) for k in history[-1] if k != "step"}
         meta = {"config": c.to_dict(), "steps": c.steps, "seconds": round(seconds, 1), "final_losses": final}
+        if self.teacher_run is not None:
+            meta["teacher_run"] = self.teacher_run
         pt = save_checkpoint(model, self.out_dir / "model.pt", meta=meta)
-        what = f"teacher {c.teacher}" if c.teacher else f"style image {Path(c.style_image).name}"  # type: ignore[arg-type]
+        what = f"teacher {self._teacher_spec}" if c.teacher else f"style image {Path(c.style_image).name}"  # type: ignore[arg-type]
         source = f"vstyle train: {c.arch} from {what}, {c.steps} steps, seed {c.seed}"
         onnx = None
         if self.export:

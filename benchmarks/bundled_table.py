@@ -1,0 +1,84 @@
+"""The bundled models' table for RESULTS.md, read from their model cards (no hand-copied numbers).
+
+    python benchmarks/bundled_table.py            # prints a Markdown table
+
+Each ``vstyle/assets/models/NAME.json`` sidecar holds the ``card`` that ``vstyle train --recipe NAME
+--bundle`` wrote: training steps and time, flicker ratios (the teacher's in brackets), fidelity to
+the teacher and style scores, and the speed measured right after training. A target column says
+whether the style meets the targets of the temporal-consistency work.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vstyle.styles import BUNDLED_DIR  # noqa: E402
+
+CLIPS = ("fox", "sam2_bedroom", "sam2_04_coffee")
+
+
+def _num(value: float | None, fmt: str = ".2f") -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def targets(card: dict) -> list[str]:
+    """What the card's numbers miss: ratio ≤ 3 and ≤ half the teacher's; PSNR ≥ 22 (quality) / 20 dB."""
+    misses = []
+    for clip, row in card["metrics"]["flicker"].items():
+        if row["ratio"] > 3.0:
+            misses.append(f"{clip} ratio {row['ratio']:.2f} > 3")
+        if row["teacher_ratio"] is not None and row["ratio"] > row["teacher_ratio"] / 2:
+            misses.append(f"{clip} ratio {row['ratio']:.2f} > half the teacher's")
+    fidelity = card["metrics"].get("fidelity") or {}
+    floor = 22.0 if card["architecture"] == "quality" else 20.0
+    if card["config"].get("teacher") and not str(card["config"]["teacher"]).startswith("recipe:"):
+        psnr = fidelity.get("psnr")
+        if psnr is not None and psnr < floor:
+            misses.append(f"PSNR {psnr:.1f} < {floor:.0f} dB")
+    return misses
+
+
+def table(folder: Path = BUNDLED_DIR) -> str:
+    header = (
+        "| model | arch | steps | train min | fox | bedroom | coffee | Middlebury GT | PSNR dB | SSIM "
+        "| LPIPS-like | Gram style loss (teacher) | ms 640×360 | targets |"
+    )
+    lines = [header, "|" + "---|" * 14]
+    for path in sorted(folder.glob("*.json")):
+        card = json.loads(path.read_text()).get("card")
+        if card is None:
+            continue
+        m, t = card["metrics"], card["training"]
+        flicker = []
+        for clip in CLIPS:
+            row = m["flicker"].get(clip)
+            if row is None:
+                flicker.append("–")
+                continue
+            teacher = f" ({row['teacher_ratio']:.2f})" if row["teacher_ratio"] is not None else ""
+            flicker.append(f"{row['ratio']:.2f}{teacher}")
+        fid = m.get("fidelity") or {}
+        scores = m.get("style_scores") or {}
+        student = (scores.get("student") or {}).get("style_loss")
+        teacher = (scores.get("teacher") or {}).get("style_loss")
+        gram = _num(student, ",.0f").replace(",", " ")
+        if teacher is not None:
+            gram += f" ({_num(teacher, ',.0f').replace(',', ' ')})"
+        misses = targets(card)
+        lines.append(
+            f"| {card['name']} | {card['architecture']} | {t['steps']} | {t['minutes']:.1f} | "
+            + " | ".join(flicker)
+            + f" | {_num(m.get('middlebury_ratio'))} | {_num(fid.get('psnr'), '.1f')} | "
+            f"{_num(fid.get('ssim'))} | {_num(fid.get('lpips_like_ratio'))} | {gram} | "
+            f"{m['ms_640x360_onnxruntime_cpu']} | {'met' if not misses else '; '.join(misses)} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())
