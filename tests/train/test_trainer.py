@@ -191,6 +191,16 @@ def test_a_recipe_teacher_is_trained_first_then_distilled_into_itself(
         Trainer(second, tmp_path / "third", threads=1, photos_dir=photo_folder).run()
 
 
+def test_distillation_can_match_the_teachers_texture_statistics(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    config = _config(tiny_model, steps=2, weights=LossWeights(style=1e-5, temporal=1.0))
+    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
+    history = json.loads((tmp_path / "run" / "losses.json").read_text())
+    assert {"pixel", "gradient", "style", "temporal"} <= set(history[0])
+    assert all(row["style"] > 0 for row in history)
+
+
 def test_bad_input_is_refused_before_any_file(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="exactly one"):
         TrainConfig(teacher="scream", style_image="x.jpg")

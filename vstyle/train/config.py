@@ -32,8 +32,10 @@ class LossWeights:
         pixel: L1 between student and teacher outputs (0–1 scale).
         gradient: L1 between their horizontal and vertical image gradients (keeps strokes sharp).
         feature: MSE of ``relu1_2`` loss-network features (a low-level perceptual term; costly on CPU).
+        style: Gram-matrix loss against the teacher's output on the same crop (texture statistics,
+            which need no stroke in the same place).
     Perceptual (a style image is given):
-        style: Gram-matrix loss on :data:`vstyle.train.losses.STYLE_LAYERS`.
+        style: Gram-matrix loss on :data:`vstyle.train.losses.STYLE_LAYERS` against the painting.
         content: feature loss on :data:`vstyle.train.losses.CONTENT_LAYERS` against the input.
         tv: total variation of the output.
     Both:

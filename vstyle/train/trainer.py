@@ -261,7 +261,7 @@ class Trainer:
                 teacher=teacher_fn,
                 teacher_id=tid,
             )
-        needs_vgg = c.mode == "style" or c.weights.feature > 0
+        needs_vgg = c.mode == "style" or c.weights.feature > 0 or c.weights.style > 0
         if needs_vgg:
             from vstyle.train.lossnet import load_partial_vgg19
 
@@ -350,6 +350,14 @@ class Trainer:
                 feats = self._vgg(torch.cat([out_b, tb]), layers=("relu1_2",))  # type: ignore[list-item]
                 fo, ft = feats["relu1_2"].chunk(2)
                 terms["feature"] = F.mse_loss(fo, ft) / 1e3
+            if w.style:
+                # Texture statistics of the teacher's own output on this crop: they do not need the
+                # strokes in the same places, so they keep texture that the pixel loss (against a
+                # teacher whose strokes move from frame to frame) averages into blur.
+                feats = self._vgg(torch.cat([out_b, tb]), layers=STYLE_LAYERS)  # type: ignore[list-item]
+                fo = {k: v.chunk(2)[0] for k, v in feats.items()}
+                grams = {k: gram_matrix(v.chunk(2)[1]).detach() for k, v in feats.items()}
+                terms["style"] = style_loss(fo, grams, {k: 1.0 for k in STYLE_LAYERS})
         else:
             layers = tuple(dict.fromkeys(STYLE_LAYERS + CONTENT_LAYERS))
             feats = self._vgg(torch.cat([out_b, b]), layers=layers)
