@@ -1,6 +1,7 @@
 """The bundled models' table for RESULTS.md, read from their model cards (no hand-copied numbers).
 
     python benchmarks/bundled_table.py            # prints a Markdown table
+    python benchmarks/bundled_table.py --update benchmarks/RESULTS.md   # or fills it in there
 
 Each ``vstyle/assets/models/NAME.json`` sidecar holds the ``card`` that ``vstyle train --recipe NAME
 --bundle`` wrote: training steps and time, flicker ratios (the teacher's in brackets), fidelity to
@@ -80,5 +81,35 @@ def table(folder: Path = BUNDLED_DIR) -> str:
     return "\n".join(lines)
 
 
+START, END = "<!-- bundled-table -->", "<!-- /bundled-table -->"
+
+
+def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The bundled models' table, from their cards.")
+    parser.add_argument(
+        "--update", type=Path, metavar="MD", help=f"replace the text between {START} and {END}"
+    )
+    args = parser.parse_args()
+    text = table()
+    if args.update is None:
+        print(text)
+        return 0
+    doc = args.update.read_text()
+    if START not in doc or END not in doc:
+        print(
+            f"error: {args.update} has no {START} … {END} block; add one where the table goes",
+            file=sys.stderr,
+        )
+        return 1
+    head, rest = doc.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    tmp = args.update.with_name(f".{args.update.name}.tmp")
+    tmp.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    tmp.replace(args.update)
+    return 0
+
+
 if __name__ == "__main__":
-    print(table())
+    raise SystemExit(main())
