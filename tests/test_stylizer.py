@@ -114,3 +114,35 @@ def test_config_validation() -> None:
         StylizeConfig(model=Path("a.onnx"), style="scream")
     with pytest.raises(ValueError):  # ConfigError is also a ValueError
         StylizeConfig(batch_size=0)
+
+
+def test_precision_runs_a_converted_copy_cached_in_the_engine_folder(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("VSTYLE_ENGINE_DIR", str(tmp_path / "engines"))
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    with Stylizer(StylizeConfig(model=tiny_model, workers=1)) as full:
+        ref = full(frame).astype(np.float64)
+    with Stylizer(StylizeConfig(model=tiny_model, workers=1, precision="fp16")) as half:
+        assert half.model_path is not None and half.model_path.parent == tmp_path / "engines" / "onnx"
+        out = half(frame).astype(np.float64)
+    mse = np.mean((ref - out) ** 2)
+    assert mse == 0 or 10 * np.log10(255**2 / mse) >= 40.0
+    converted = sorted(p.name for p in (tmp_path / "engines" / "onnx").glob("*.onnx"))
+    with Stylizer(StylizeConfig(model=tiny_model, workers=1, precision="fp16")):
+        pass  # the second open reuses the converted file
+    assert sorted(p.name for p in (tmp_path / "engines" / "onnx").glob("*.onnx")) == converted
+    with Stylizer(StylizeConfig(model=tiny_model, workers=1, precision="fp32")) as same:
+        assert same.model_path == tiny_model
+
+
+def test_precision_and_cuda_graph_requests_a_backend_cannot_honour(tiny_model: Path) -> None:
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        StylizeConfig(precision="int4")
+    with pytest.raises(ConfigError, match="CUDA graphs need"):
+        Stylizer(StylizeConfig(model=tiny_model, backend="onnxruntime", cuda_graphs=True)).open()
+    if availability()["torch"] is None:
+        with pytest.raises(ConfigError, match="torch backend runs fp32 or fp16"):
+            Stylizer(StylizeConfig(model=tiny_model, backend="torch", precision="int8")).open()

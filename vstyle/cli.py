@@ -65,6 +65,18 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         type=_positive,
         help="frames stylized at once, each on its own thread (default: 2 on a CPU)",
     )
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "fp16", "int8"),
+        help="run the network at this precision (default: the model's; FP16 on TensorRT); "
+        "ONNX Runtime gets a converted copy, cached in the engine folder",
+    )
+    p.add_argument(
+        "--cuda-graphs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="capture and replay CUDA graphs (tensorrt, torch on CUDA; default: the backend's)",
+    )
     _stabilize_arg(p)
     p.add_argument("--json", type=Path, metavar="PATH", help="write the run's metrics as JSON")
     p.add_argument("--max-frames", type=_positive, metavar="N", help="stop after N frames")
@@ -197,7 +209,8 @@ def _stylize_config(args: argparse.Namespace, batch: int = 1):
 
     return StylizeConfig(
         model=args.model, style=args.style, backend=args.backend, height=args.height, threads=args.threads,
-        batch_size=batch, workers=args.workers, stabilize=args.stabilize,
+        batch_size=batch, workers=args.workers, stabilize=getattr(args, "stabilize", 0.0),
+        precision=getattr(args, "precision", None), cuda_graphs=getattr(args, "cuda_graphs", None),
     )  # fmt: skip
 
 

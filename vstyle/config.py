@@ -12,6 +12,10 @@ Mode = Literal["live", "offline"]
 MODES: tuple[str, ...] = ("live", "offline")
 
 
+#: Precisions a network can run at (``StylizeConfig.precision``).
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8")
+
+
 @dataclass(frozen=True)
 class StylizeConfig:
     """How frames are stylized.
@@ -30,6 +34,13 @@ class StylizeConfig:
             among them (``threads`` per worker defaults to cores / workers). ``None`` (auto): two on
             a CPU backend with at least two cores — measured faster end to end, because single-
             threaded inferences lose less to the decoder and encoder preempting them — else one.
+        precision: ``"fp32"``, ``"fp16"`` or ``"int8"``; ``None`` (default): the model's own on CPU
+            backends, FP16 on TensorRT. ONNX Runtime runs an FP16 or INT8 QDQ version of an FP32
+            model, converted once (INT8 calibrated on ``calibration/RECIPE.md``'s frames) and cached
+            in the engine folder; TensorRT builds its engine at that precision; the PyTorch backend
+            has fp32 and fp16.
+        cuda_graphs: capture and replay CUDA graphs (TensorRT and PyTorch CUDA backends); ``None``
+            keeps each backend's default.
         stabilize: strength of the optional inference-time stabilizer
             (:class:`~vstyle.temporal.stabilizer.Stabilizer`: flow-guided blending with the previous
             output, applied in frame order before the output); 0 (default) turns it off.
@@ -42,6 +53,8 @@ class StylizeConfig:
     threads: int | None = None
     batch_size: int = 1
     workers: int | None = None
+    precision: str | None = None
+    cuda_graphs: bool | None = None
     stabilize: float = 0.0
 
     def __post_init__(self) -> None:
@@ -55,6 +68,8 @@ class StylizeConfig:
             raise ConfigError(f"batch size must be between 1 and 64. Got {self.batch_size}")
         if self.workers is not None and not 1 <= self.workers <= 16:
             raise ConfigError(f"workers must be between 1 and 16. Got {self.workers}")
+        if self.precision is not None and self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}. Got {self.precision!r}")
         if not 0.0 <= self.stabilize < 1.0:
             raise ConfigError(f"stabilize strength must be in [0, 1) (0 = off). Got {self.stabilize}")
 

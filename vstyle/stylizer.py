@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import cv2
 import numpy as np
 
 from vstyle.backends import Backend, choose_backend
 from vstyle.config import StylizeConfig
+from vstyle.errors import ConfigError
 from vstyle.frames import check_image
 from vstyle.styles import resolve_model
 
@@ -93,7 +95,8 @@ class Stylizer:
         else:
             self.workers = min(2, cores) if backend_cls.device_kind == "cpu" else 1
         threads = self.config.threads or max(1, cores // self.workers)
-        backend = backend_cls(self.model_path, threads=threads)
+        model, options = self._precision_options(backend_cls)
+        backend = backend_cls(model, threads=threads, **options)
         backend.__enter__()
         self._backend = backend
         log.info(
@@ -101,6 +104,47 @@ class Stylizer:
             self.model_path.name, backend.name, backend.device, self.workers, threads,
         )  # fmt: skip
         return self
+
+    def _precision_options(self, backend_cls: type[Backend]) -> tuple[Path, dict[str, Any]]:
+        """The model file and backend options that give ``config.precision`` and ``cuda_graphs``."""
+        precision, graphs = self.config.precision, self.config.cuda_graphs
+        model = self.model_path
+        assert model is not None
+        options: dict[str, Any] = {}
+        if backend_cls.name == "tensorrt":
+            if precision is not None:
+                options["precision"] = precision
+            if graphs is not None:
+                options["cuda_graphs"] = graphs
+            return model, options
+        if backend_cls.name == "torch":
+            if precision == "int8":
+                raise ConfigError(
+                    "the torch backend runs fp32 or fp16; INT8 (QDQ) runs on --backend onnxruntime or tensorrt"
+                )
+            if precision is not None:
+                options["half"] = precision == "fp16"
+            if graphs is not None:
+                options["cuda_graphs"] = graphs
+            return model, options
+        if graphs:
+            raise ConfigError(f"CUDA graphs need the tensorrt or torch backend, not {backend_cls.name}")
+        if precision is None:
+            return model, options
+        try:
+            from vstyle.trt.build import derived_onnx, model_precision, precision_name
+            from vstyle.trt.cache import resolve_engine_dir
+
+            if model_precision(model) == precision_name(precision):
+                return model, options
+            self.model_path = derived_onnx(model, precision_name(precision), resolve_engine_dir())
+        except ImportError as error:
+            raise ConfigError(
+                f"--precision {precision} converts the model with the onnx package ({error.name} is "
+                "missing): pip install onnx"
+            ) from None
+        log.info("precision %s: %s", precision, self.model_path)
+        return self.model_path, options
 
     def close(self) -> None:
         if self._backend is not None:
