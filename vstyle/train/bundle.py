@@ -171,9 +171,8 @@ def bundle(
     )
     if first is not None:
         what = (
-            f"trained in two stages: `{config.teacher_recipe}` learns the painting "
-            f"{Path(first.style_image).name} with the perceptual loss ({stage['steps']} steps), then this "  # type: ignore[arg-type,index]
-            "network, started from its weights, is distilled from it with the temporal loss"
+            f"from the painting {Path(first.style_image).name}: perceptual loss (`{config.teacher_recipe}`), "  # type: ignore[arg-type]
+            "then distilled into itself with the temporal loss"
         )
     elif config.teacher:
         what = f"distilled from the {config.teacher} teacher" + (
