@@ -17,7 +17,7 @@ from vstyle.models.checkpoint import load_checkpoint  # noqa: E402
 from vstyle.models.metadata import read_sidecar  # noqa: E402
 from vstyle.train.config import LossWeights, TrainConfig  # noqa: E402
 from vstyle.train.photos import is_heldout, split_photos  # noqa: E402
-from vstyle.train.trainer import Trainer, temporal_factor  # noqa: E402
+from vstyle.train.trainer import Trainer, teacher_source, temporal_factor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +199,13 @@ def test_distillation_can_match_the_teachers_texture_statistics(
     history = json.loads((tmp_path / "run" / "losses.json").read_text())
     assert {"pixel", "gradient", "style", "temporal"} <= set(history[0])
     assert all(row["style"] > 0 for row in history)
+
+
+def test_a_teacher_name_means_the_shared_teacher_not_the_bundled_student(shared_data: Path) -> None:
+    """``scream`` is also a bundled (student) style; as a teacher it must be the original network."""
+    assert teacher_source("scream") == shared_data / "teachers" / "scream"
+    with pytest.raises(ModelError, match="teacher"):
+        teacher_source("no-such-teacher")
 
 
 def test_bad_input_is_refused_before_any_file(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:

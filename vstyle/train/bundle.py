@@ -147,6 +147,11 @@ def bundle(
 
         first = get_recipe(config.teacher_recipe)
         teacher = str(Path(stage["run_dir"]) / "model.onnx")
+    elif teacher is not None:
+        from vstyle.train.trainer import teacher_source
+
+        # The teacher the training used: a bundled student of the same name must not stand in.
+        teacher = str(teacher_source(teacher))
     source = first or config
     painting = Path(source.style_image).stem if source.style_image else None
     style_image = painting or _painting_of(config.teacher)

@@ -68,6 +68,26 @@ class TrainResult:
     final_losses: dict[str, float]
 
 
+def teacher_source(spec: str) -> Path:
+    """The file or folder a teacher spec names: an ``.onnx`` file, a teacher folder, or a style in
+    ``../shared/data/teachers`` (never a bundled style of the same name: those are students).
+
+    Raises:
+        ModelError: none of those.
+    """
+    path = Path(spec)
+    if path.suffix.lower() == ".onnx" or path.is_dir():
+        return path
+    root = shared_data_dir()
+    folder = None if root is None else root / "teachers" / spec
+    if folder is None or not folder.is_dir():
+        raise ModelError(
+            f"teacher {spec!r} is neither an .onnx file, a teacher folder nor a style in "
+            "../shared/data/teachers; pass one of those"
+        )
+    return folder
+
+
 class Teacher:
     """A teacher network run with ONNX Runtime (the fastest way to get its outputs on a CPU)."""
 
@@ -76,21 +96,9 @@ class Teacher:
         from vstyle.models.metadata import file_sha256, read_model_metadata
         from vstyle.styles import resolve_model
 
-        path = Path(spec)
-        self.folder: Path | None = None
-        if path.suffix.lower() == ".onnx":
-            onnx = resolve_model(path, None)
-        elif path.is_dir():
-            self.folder, onnx = path, resolve_model(path, None)
-        else:
-            root = shared_data_dir()
-            folder = None if root is None else root / "teachers" / spec
-            if folder is None or not folder.is_dir():
-                raise ModelError(
-                    f"teacher {spec!r} is neither an .onnx file, a teacher folder nor a style in "
-                    "../shared/data/teachers; pass one of those"
-                )
-            self.folder, onnx = folder, resolve_model(folder, None)
+        source = teacher_source(spec)
+        self.folder: Path | None = source if source.is_dir() else None
+        onnx = resolve_model(source, None)
         self.onnx = onnx
         self.sha256 = file_sha256(onnx)
         self.multiple = read_model_metadata(onnx).size_multiple
