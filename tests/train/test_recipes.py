@@ -14,7 +14,9 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
     table = recipes()
     for style in DISTILLED_STYLES:
         assert table[style].arch == "quality" and table[style].warm_start and table[style].teacher == style
-        assert table[f"{style}-tiny"].arch == "tiny" and table[f"{style}-tiny"].mode == "distill"
+        fast = table[f"{style}-fast"]
+        assert fast.arch == "fast" and fast.mode == "distill" and fast.teacher == style and fast.teacher_on_crops
+    assert table["scream-tiny"].arch == "tiny" and not table["scream-tiny"].teacher_on_crops
     for name in PAINTINGS:
         first, shipped = table[f"{name}-painting"], table[f"{name}-fast"]
         assert first.mode == "style" and first.arch == "fast" and first.weights.style > 0
