@@ -158,10 +158,16 @@ class _Clock:
         # start with a frame that was nearly done), and intervals are per burst, shared among its frames.
         group = self.batch * max(1, int(d.get("workers") or 1))
         skip = -(-self.warmup // group) * group
-        if skip and len(written) > skip:
+        if skip and len(written) >= skip + group:
             reference, timed = written[skip - 1], written[skip:]
-        else:
+        else:  # too few frames for a whole burst after the warm-up: time them all from the start
             reference, timed = (self.start if self.start is not None else end), written
+        # Only whole bursts count, up to the last frame of the last one: a trailing partial burst
+        # finishes together with the burst before it and would inflate the rate.
+        whole = len(timed) // group * group
+        if whole:
+            timed = timed[:whole]
+            end = timed[-1]
         marks = [reference, *timed][::group]
         intervals = [(b - a) / group for a, b in zip(marks, marks[1:])]
         stylizer = d.get("stylizer", {})
