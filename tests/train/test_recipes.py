@@ -14,8 +14,11 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
     table = recipes()
     for style in DISTILLED_STYLES:
         assert table[style].arch == "quality" and table[style].warm_start and table[style].teacher == style
-        fast = table[f"{style}-fast"]
-        assert fast.arch == "fast" and fast.mode == "distill" and fast.teacher == style and fast.teacher_on_crops
+        # The fast CPU size, in two stages: plain imitation of the teacher, then the temporal loss.
+        plain, fast = table[f"{style}-fast-plain"], table[f"{style}-fast"]
+        assert plain.arch == "fast" and plain.teacher == style and plain.teacher_on_crops
+        assert plain.weights.temporal == 0
+        assert fast.arch == "fast" and fast.teacher_recipe == f"{style}-fast-plain" and fast.warm_start
     assert table["scream-tiny"].arch == "tiny" and not table["scream-tiny"].teacher_on_crops
     for name in PAINTINGS:
         first, shipped = table[f"{name}-painting"], table[f"{name}-fast"]
@@ -24,6 +27,8 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
         assert shipped.teacher_recipe == f"{name}-painting" and shipped.warm_start
         assert shipped.arch == first.arch and shipped.mode == "distill"
     for name, config in table.items():
+        if name.endswith("-fast-plain"):  # a first stage: its second stage adds the temporal loss
+            continue
         assert config.weights.temporal > 0, f"{name} must train for temporal consistency"
 
 

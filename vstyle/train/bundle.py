@@ -147,6 +147,10 @@ def bundle(
 
         first = get_recipe(config.teacher_recipe)
         teacher = str(Path(stage["run_dir"]) / "model.onnx")
+        if first.teacher is not None:  # a distilled first stage: judge against the original teacher
+            from vstyle.train.trainer import teacher_source
+
+            teacher = str(teacher_source(first.teacher))
     elif teacher is not None:
         from vstyle.train.trainer import teacher_source
 
@@ -154,7 +158,7 @@ def bundle(
         teacher = str(teacher_source(teacher))
     source = first or config
     painting = Path(source.style_image).stem if source.style_image else None
-    style_image = painting or _painting_of(config.teacher)
+    style_image = painting or _painting_of(source.teacher)
     report = evaluate(
         onnx,
         out_dir=run_dir / "eval",
@@ -174,7 +178,12 @@ def bundle(
         f"real-motion pairs from clips {clips} (frames {config.clip_skip}+, the first frames kept for "
         f"evaluation); synthetic motion on every photo"
     )
-    if first is not None:
+    if first is not None and first.teacher is not None:
+        what = (
+            f"distilled from the {first.teacher} teacher without the temporal loss (`{config.teacher_recipe}`), "
+            "then distilled into itself with the temporal loss"
+        )
+    elif first is not None:
         what = (
             f"from the painting {Path(first.style_image).name}: perceptual loss (`{config.teacher_recipe}`), "  # type: ignore[arg-type]
             "then distilled into itself with the temporal loss"
