@@ -12,7 +12,8 @@ error of the warped previous input against the current input and ``c`` Ruder et 
 forward–backward flow consistency. Where the flow is right (the scene just
 moved), ``e`` is small and the output follows the previous one; where it is wrong, something was
 uncovered, or the scene cut, ``e`` is large and the fresh stylized frame shows through, so nothing
-ghosts. Flow comes from OpenCV's DIS on small grey frames, so the cost is a few ms per frame (two DIS calls, two remaps).
+ghosts. Flow comes from OpenCV's DIS on small grey frames, so the cost is about 8 ms per
+frame at 640×360 on one core (two DIS calls, two remaps, one blend; benchmarks/RESULTS.md).
 
 Frames must come in order; one instance per stream (it keeps the previous frame). In live mode a
 dropped frame only makes the motion between the kept frames larger.
@@ -66,8 +67,17 @@ class Stabilizer:
         self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
         self._prev_grey: np.ndarray | None = None
         self._prev_out: np.ndarray | None = None
+        self._grids: dict[tuple[int, int], np.ndarray] = {}
         #: mean blending weight of the last frame (0 on the first frame or after a reset).
         self.last_weight = 0.0
+
+    def _grid(self, height: int, width: int) -> np.ndarray:
+        """The pixel coordinates ``(x, y)`` of an ``height × width`` frame, float32, cached."""
+        grid = self._grids.get((height, width))
+        if grid is None:
+            ys, xs = np.mgrid[:height, :width].astype(np.float32)
+            grid = self._grids[(height, width)] = np.dstack([xs, ys])
+        return grid
 
     def reset(self) -> None:
         """Forget the previous frame (a new stream or a seek)."""
@@ -117,24 +127,27 @@ class Stabilizer:
         # DIS calc(I0, I1) gives F with I1(x + F(x)) ≈ I0(x): here the previous frame seen from this one.
         flow = self._dis.calc(grey, prev_grey, None)
         reverse = self._dis.calc(prev_grey, grey, None)
-        xs = np.arange(small_w, dtype=np.float32)[None, :] + flow[..., 0]
-        ys = np.arange(small_h, dtype=np.float32)[:, None] + flow[..., 1]
-        warped_grey = cv2.remap(prev_grey, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped_grey = cv2.remap(
+            prev_grey, cv2.add(flow, self._grid(small_h, small_w)), None, cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
         error = cv2.absdiff(warped_grey, grey).astype(np.float32)
         # Ruder et al.'s forward-backward check (also 0 outside the frame): a flow that merely
         # finds similar grey levels (a scene cut into similar texture) does not agree with itself.
         trusted = consistency_mask(flow, reverse)
-        weight = self.strength * np.exp(-np.square(error / self.sigma)) * trusted
+        weight = (self.strength * np.exp(-np.square(error / self.sigma)) * trusted).astype(np.float32)
         if (small_h, small_w) != (height, width):
-            sx, sy = width / small_w, height / small_h
-            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * (sx, sy)
+            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+            flow[..., 0] *= width / small_w
+            flow[..., 1] *= height / small_h
             weight = cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR)
-            xs = np.arange(width, dtype=np.float32)[None, :] + flow[..., 0].astype(np.float32)
-            ys = np.arange(height, dtype=np.float32)[:, None] + flow[..., 1].astype(np.float32)
-        warped = cv2.remap(prev_out, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        current = styled.astype(np.float32)
-        blended = current + weight[..., None] * (warped.astype(np.float32) - current)
-        out = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        # Full-size work stays in OpenCV's vectorised kernels (one remap, one weighted blend):
+        # numpy temporaries of H×W×3 floats cost more than the flow itself at 640×360 and above.
+        warped = cv2.remap(
+            prev_out, cv2.add(flow, self._grid(height, width)), None, cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
+        out = cv2.blendLinear(warped, np.ascontiguousarray(styled), weight, np.float32(1.0) - weight)
         self._prev_out = out
         self.last_weight = float(weight.mean())
         return out
