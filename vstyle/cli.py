@@ -89,6 +89,16 @@ def _encode_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
 
+def _hwaccel_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--hwaccel",
+        choices=("auto", "cuda", "none"),
+        default="auto",
+        help="decode video files on NVDEC and encode on NVENC, falling back to the CPU with a warning "
+        "where the GPU has no such engine (default auto: when the network runs on a CUDA GPU)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vstyle", description="Turn live or recorded video into moving paintings."
@@ -102,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="video file, image folder/pattern, or null")
     _model_args(p)
     _encode_args(p)
+    _hwaccel_arg(p)
     p.add_argument("--batch", type=_positive, default=1, help="frames per network call (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -119,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--record", metavar="PATH", help="write the stylized stream to a video file instead of a window"
     )
     _model_args(p)
+    _hwaccel_arg(p)
 
     p = sub.add_parser("demo", help="the main job on embedded defaults: a generated clip, the default style")
     p.add_argument(
@@ -230,6 +242,36 @@ def _sink_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
+def _hw_options(
+    args: argparse.Namespace, source: object, output: object, sink_options: dict[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Source and sink options for ``--hwaccel``: NVDEC for a video file input, NVENC for a video
+    file output. ``auto`` asks for them only when the network runs on a CUDA GPU."""
+    from vstyle.backends import choose_backend
+    from vstyle.capture import open_source
+    from vstyle.capture.file import FileSource
+    from vstyle.errors import ConfigError
+    from vstyle.hwvideo import resolve_hwaccel
+    from vstyle.sinks import open_sink
+    from vstyle.sinks.video import VideoFileSink
+
+    if args.hwaccel == "none":
+        return {}, sink_options
+    gpu = args.hwaccel == "cuda" or choose_backend(args.backend).device_kind == "gpu"
+    hwaccel = resolve_hwaccel(args.hwaccel, gpu_backend=gpu)
+    if hwaccel is None:
+        return {}, sink_options
+    decode = isinstance(open_source(source), FileSource)
+    encode = isinstance(open_sink(output, **sink_options), VideoFileSink)
+    if args.hwaccel == "cuda" and not (decode or encode):
+        raise ConfigError(
+            f"--hwaccel cuda decodes and encodes video files, but neither {source!r} nor {output!r} is one; "
+            "drop --hwaccel"
+        )
+    source_options = {"hwaccel": hwaccel} if decode else {}
+    return source_options, ({**sink_options, "hwaccel": hwaccel} if encode else sink_options)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -244,13 +286,15 @@ def cmd_render(args: argparse.Namespace) -> int:
             total = min(total or args.max_frames, args.max_frames)
         bar = tqdm(total=total, unit="frame", disable=True if args.no_progress else None, dynamic_ncols=True)
 
+    source_options, sink_options = _hw_options(args, args.input, args.output, _sink_options(args))
     try:
         metrics = render(
             args.input,
             args.output,
             stylize=_stylize_config(args, args.batch),
             max_frames=args.max_frames,
-            sink_options=_sink_options(args),
+            source_options=source_options,
+            sink_options=sink_options,
             on_start=on_start,
             on_frame=lambda _frame: bar.update() if bar is not None else None,
         )
@@ -274,7 +318,11 @@ def cmd_live(args: argparse.Namespace) -> int:
         output = "virtualcam"
     if args.record:
         output = args.record
-    metrics = live(source, output, stylize=_stylize_config(args), max_frames=args.max_frames)
+    source_options, sink_options = _hw_options(args, source, output, {})
+    metrics = live(
+        source, output, stylize=_stylize_config(args), max_frames=args.max_frames,
+        source_options=source_options, sink_options=sink_options,
+    )  # fmt: skip
     _finish(metrics, args)
     return 0
 

@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 
 from vstyle.capture.base import Source, SourceInfo
-from vstyle.errors import SourceError
+from vstyle.errors import ConfigError, SourceError
 from vstyle.frames import Frame
+from vstyle.hwvideo import open_input
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,9 @@ class FileSource(Source):
 
     Args:
         path: the video file.
+        hwaccel: ``"cuda"`` to decode on the GPU's NVDEC engine (frames are still delivered as host
+            RGB); where it cannot open, a warning says why and decoding runs on the CPU.
+            :attr:`decoder` tells which one ran.
 
     Example:
         >>> with FileSource("clip.mp4") as source:  # doctest: +SKIP
@@ -110,9 +114,14 @@ class FileSource(Source):
         ...         print(frame.index, frame.time, frame.image.shape)
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, hwaccel: str | None = None) -> None:
         super().__init__()
+        if hwaccel not in (None, "cuda"):
+            raise ConfigError(f"hwaccel must be None (software) or 'cuda' (NVDEC). Got {hwaccel!r}")
         self.path = Path(path)
+        self.hwaccel = hwaccel
+        #: ``"nvdec"`` or ``"software"`` once open.
+        self.decoder: str | None = None
         self._container: av.container.InputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
         self._orientation = Orientation()
@@ -138,7 +147,7 @@ class FileSource(Source):
                 "ImageSequenceSource (or pass the folder as the input)"
             )
         try:
-            container = av.open(str(path), mode="r")
+            container, self.decoder = open_input(path, self.hwaccel)
         except av.FFmpegError as error:
             raise SourceError(
                 f"cannot read {path} as a video: FFmpeg says {_ffmpeg_reason(error)!r}; expected a media "
@@ -186,6 +195,7 @@ class FileSource(Source):
             description=(
                 f"{path.name}: {stream.codec_context.name} {self._first.width}×{self._first.height} "
                 f"{self._first.format.name}"
+                + (" (NVDEC)" if self.decoder == "nvdec" else "")
                 + ("" if self._orientation.is_identity else f", {self._orientation}")
             ),
         )

@@ -24,8 +24,9 @@ import numpy as np
 from av.codec.codec import UnknownCodecError
 
 from vstyle.capture.base import SourceInfo
-from vstyle.errors import SinkError
+from vstyle.errors import ConfigError, SinkError
 from vstyle.frames import Frame, check_image
+from vstyle.hwvideo import NVENC_FOR, nvenc_options, nvenc_unavailable_reason
 from vstyle.sinks.base import Sink
 from vstyle.sinks.passthrough import StreamCopier
 from vstyle.sinks.staging import check_writable_folder, remove_quietly, staging_path
@@ -69,8 +70,14 @@ class VideoFileSink(Sink):
         overwrite: replace an existing ``path`` instead of refusing.
         copy_streams: copy the source's audio and other streams; ``False`` writes the video alone.
         threads: encoder threads, ``0`` for FFmpeg's choice.
+        hwaccel: ``"cuda"`` to encode on the GPU's NVENC engine (``h264_nvenc`` for ``libx264``,
+            ``hevc_nvenc`` for ``libx265``, ``av1_nvenc`` for ``libsvtav1``) at the same quality
+            number; where NVENC does not open (no driver, or a GPU without the engine such as
+            H100 and A100) a warning says why and the software encoder runs.
 
     Attributes:
+        codec: the encoder; after :meth:`open`, the one actually used (``h264_nvenc`` with
+            ``hwaccel="cuda"`` where NVENC opened).
         frames_written: frames encoded so far.
         final_path: ``path`` once :meth:`close` has committed it, else ``None``.
     """
@@ -86,9 +93,13 @@ class VideoFileSink(Sink):
         overwrite: bool = False,
         copy_streams: bool = True,
         threads: int = 0,
+        hwaccel: str | None = None,
     ) -> None:
         if threads < 0:
             raise ValueError(f"threads must be 0 (automatic) or a positive count. Got {threads}")
+        if hwaccel not in (None, "cuda"):
+            raise ConfigError(f"hwaccel must be None (software) or 'cuda' (NVENC). Got {hwaccel!r}")
+        self.hwaccel = hwaccel
         self.path = Path(path).expanduser()
         self.codec = codec
         self.crf = crf
@@ -108,6 +119,7 @@ class VideoFileSink(Sink):
         self._time_base = Fraction(1, 30)
         self._nominal_duration = Fraction(0)
         self._colour: dict[str, object] = {}
+        self._nvenc_options: dict[str, str] | None = None
         self._align = (1, 1)
         self._size: tuple[int, int] | None = None  # (height, width) of the first frame
         self._last_pts: int | None = None
@@ -228,6 +240,21 @@ class VideoFileSink(Sink):
             raise SinkError(f"{shown} exists; pass --overwrite or choose another name")
 
     def _check_encoder(self) -> av.Codec:
+        if self.hwaccel == "cuda" and self.codec in NVENC_FOR:
+            nvenc = NVENC_FOR[self.codec]
+            reason = nvenc_unavailable_reason(nvenc)
+            if reason is None:
+                logger.info("encoding %s with %s", self.path, nvenc)
+                self.codec, self._nvenc_options = nvenc, nvenc_options(self.crf, self.preset)
+            else:
+                logger.warning(
+                    "hardware encoding unavailable: %s; encoding with %s on the CPU", reason, self.codec
+                )
+        elif self.codec.endswith("_nvenc"):
+            reason = nvenc_unavailable_reason(self.codec)
+            if reason is not None:
+                raise SinkError(f"{reason}; encode with libx264 instead (the default)")
+            self._nvenc_options = nvenc_options(self.crf, self.preset)
         try:
             codec = av.Codec(self.codec, "w")
         except UnknownCodecError:
@@ -303,7 +330,7 @@ class VideoFileSink(Sink):
             options["crf"] = str(self.crf)
         if self.preset is not None:
             options["preset"] = self.preset
-        context.options = options
+        context.options = self._nvenc_options if self._nvenc_options is not None else options
         if not fmt.is_rgb and not fmt.name.startswith("gray"):
             # RGB → YUV with the BT.709 matrix, tagged as such, so players do not guess (and shift colours).
             self._colour = {
