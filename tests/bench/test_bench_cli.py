@@ -66,6 +66,8 @@ def test_bench_modes_measure_what_they_say(bench_run: dict[str, Any]) -> None:
     assert all(r["dropped"] == 0 for r in offline), "offline runs lose nothing"
     # File mode scales the 128×96 clip to the 48-pixel height: 64×48.
     assert {(r["width"], r["height"]) for r in rows if r["mode"] == "file"} == {(64, 48)}
+    # A CPU backend reads and writes files in software (hardware video engines only with a GPU network).
+    assert {(r["decoder"], r["encoder"]) for r in rows if r["mode"] == "file"} == {("software", "libx264")}
     # Offline pipeline and file fps are also given as a share of backend-only fps of the same cell.
     same = ("precision", "batch", "workers", "width", "height")
     for r in rows:

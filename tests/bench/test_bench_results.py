@@ -120,3 +120,19 @@ def test_markdown_shows_failures_and_the_flop_table(result: dict[str, Any]) -> N
     assert len(table) == len(result["results"])
     assert "| tiny | 64x48 |" in text, "FLOPs per model and frame size"
     assert result["command"] in text
+
+
+def test_hardware_video_engines_are_named_in_the_tables(result: dict[str, Any], tmp_path: Path) -> None:
+    gpu_file = copy.deepcopy(next(r for r in result["results"] if r["mode"] == "file"))
+    gpu_file.update(decoder="nvdec", encoder="libx264")  # an H100: NVDEC but no NVENC
+    result["results"].append(gpu_file)
+    validate(result)
+    assert "| file offline (nvdec/libx264) |" in to_markdown(result)
+    assert "| file offline |" in to_markdown(result), "software rows stay unlabelled"
+    rows = list(csv.DictReader(io.StringIO(save_results(result, tmp_path)["csv"].read_text())))
+    assert [r["video_io"] for r in rows if r["mode"] == "file"][-1] == "nvdec/libx264"
+    legacy = copy.deepcopy(result)
+    for row in legacy["results"]:
+        row.pop("decoder", None), row.pop("encoder", None)
+    validate(legacy)  # rows written before the fields existed still load
+    assert "(nvdec" not in to_markdown(legacy)

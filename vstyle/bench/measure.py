@@ -239,7 +239,21 @@ def file_run(
     runs: int,
     folder: Path | None = None,
 ) -> dict[str, Any]:
-    """Render ``warmup + runs`` frames of ``clip`` at ``height`` into a temporary H.264 file."""
+    """Render ``warmup + runs`` frames of ``clip`` at ``height`` into a temporary H.264 file.
+
+    On a GPU backend the file is decoded on NVDEC and encoded on NVENC where the GPU has them (as
+    ``vstyle render --hwaccel auto``); the row's ``decoder`` and ``encoder`` say what ran.
+    """
+    from vstyle.backends import choose_backend
+    from vstyle.hwvideo import NVENC_FOR, nvenc_unavailable_reason
+
+    hwaccel = "cuda" if choose_backend(backend).device_kind == "gpu" else None
+    decoder: list[str] = []
+
+    def on_start(source: Any) -> None:
+        decoder.append(getattr(source, "decoder", None) or "software")
+        clock.on_start(source)
+
     with tempfile.TemporaryDirectory(prefix="vstyle-bench-", dir=folder) as tmp:
         out = Path(tmp) / f"out-{os.getpid()}.mp4"
         stylize = StylizeConfig(
@@ -251,11 +265,16 @@ def file_run(
             out,
             stylize=stylize,
             max_frames=warmup + runs,
-            sink_options={"overwrite": True},
-            on_start=clock.on_start,
+            source_options={"hwaccel": hwaccel} if hwaccel else None,
+            sink_options={"overwrite": True, **({"hwaccel": hwaccel} if hwaccel else {})},
+            on_start=on_start,
             on_frame=clock.on_frame,
         )
         end = time.perf_counter()
     row = clock.result(end, metrics)
-    row.update(latency_ms=None, dropped=metrics.dropped, frames_in=metrics.frames_in)
+    nvenc = hwaccel is not None and nvenc_unavailable_reason(NVENC_FOR["libx264"]) is None
+    row.update(
+        latency_ms=None, dropped=metrics.dropped, frames_in=metrics.frames_in,
+        decoder=decoder[0] if decoder else "software", encoder="h264_nvenc" if nvenc else "libx264",
+    )  # fmt: skip
     return row

@@ -47,6 +47,7 @@ A result file is one JSON object (``format`` ``"vstyle-bench"``, ``schema`` :dat
      "stages_ms": {str: float},                        # per frame, per stage (see vstyle.bench.measure)
      "gflop_per_frame": float | null, "gflops": float | null,          # achieved GFLOP/s
      "peak_fraction": float | null,                    # gflops / the device's matmul peak
+     "decoder": "software" | "nvdec", "encoder": str,  # file mode only (optional: absent before)
      "backend_ratio": float | null}                    # offline pipeline and file: fps / backend-mode fps
                                                        # of the same network, backend, precision, batch,
                                                        # workers and frame size
@@ -303,12 +304,21 @@ CSV_COLUMNS: tuple[str, ...] = (
     "latency_p99_ms",
     "dropped",
     "frames_in",
+    "video_io",
     "gflop_per_frame",
     "gflops",
     "peak_fraction",
     "stages_ms",
     "error",
 )
+
+
+def _video_io(row: dict[str, Any]) -> str:
+    """``"nvdec/h264_nvenc"`` where a file row used hardware video engines, else empty."""
+    decoder, encoder = row.get("decoder"), row.get("encoder")
+    if decoder in (None, "software") and (encoder is None or not str(encoder).endswith("_nvenc")):
+        return ""
+    return f"{decoder or 'software'}/{encoder or '?'}"
 
 
 def rows_with_machine(
@@ -337,6 +347,7 @@ def rows_with_machine(
                     "latency_p50_ms": latency.get("p50"),
                     "latency_p95_ms": latency.get("p95"),
                     "latency_p99_ms": latency.get("p99"),
+                    "video_io": _video_io(row),
                     "stages_ms": _stages(row["stages_ms"]) if row["stages_ms"] else "",
                 }
             )
@@ -386,6 +397,8 @@ def results_table(flat: Sequence[dict[str, Any]], *, with_machine: bool = False)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in flat:
         mode = r["mode"] if r["policy"] is None else f"{r['mode']} {r['policy']}"
+        if r["video_io"]:
+            mode += f" ({r['video_io']})"
         cells = [
             r["model"],
             r["backend"],

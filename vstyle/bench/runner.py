@@ -206,7 +206,8 @@ class _Run:
             {
                 k: v
                 for k, v in found.items()
-                if k in row and not (v is None and k in ("width", "height", "workers"))
+                if (k in row or k in ("decoder", "encoder"))
+                and not (v is None and k in ("width", "height", "workers"))
             }
         )
         gflop = self.gflop(model, row["width"], row["height"])
