@@ -25,9 +25,9 @@ PAINTINGS: dict[str, str] = {
 #: 20.6 dB, so a lighter weight breaks the flicker bound long before it reaches 22 dB.
 QUALITY_TEMPORAL: dict[str, float] = {}
 
-#: First-stage steps of a fast student where the default 1000 leave too little fidelity to spend
-#: on stability. udnie-fast-plain reached 20.0 dB at 1000 steps and the second stage (600 at
-#: temporal 10) took it to 18.6 dB, nearly grey: RESULTS.md.
+#: First-stage steps of a fast student where the default 1000 were too few. udnie: 1000 steps then
+#: (600, 10.0) gave 18.6 dB; 2000 steps alone 18.7 dB, then (300, 5.0) 19.0 dB, still nearly
+#: monochrome: the fast layout does not reach the 20 dB target for udnie with this recipe (RESULTS.md).
 FAST_FIRST_STEPS: dict[str, int] = {"udnie": 2000}
 #: Second-stage steps and temporal weight of a fast student, default (300, 5.0): the first stage
 #: leaves far more flicker margin than fidelity. At (600, 10.0) wreck-fast met the numbers
