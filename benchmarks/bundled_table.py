@@ -28,7 +28,10 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
 
 
 def targets(card: dict) -> list[str]:
-    """What the card's numbers miss: ratio ≤ 3 and ≤ half the teacher's; PSNR ≥ 22 (quality) / 20 dB."""
+    """What the card's numbers miss: ratio ≤ 3 and ≤ half the teacher's; PSNR ≥ 22 (quality) / 20 dB;
+    and, for the "style intact" target, an LPIPS-like ratio under 1 (a student no closer to its
+    teacher in feature space than the unstylized photo has lost the strokes, however high its PSNR:
+    ``../shared/docs/quality-notes.md``)."""
     misses = []
     for clip, row in card["metrics"]["flicker"].items():
         if row["ratio"] > 3.0:
@@ -42,6 +45,9 @@ def targets(card: dict) -> list[str]:
         psnr = fidelity.get("psnr")
         if psnr is not None and psnr < floor:
             misses.append(f"PSNR {psnr:.1f} < {floor:.0f} dB")
+        lpips = fidelity.get("lpips_like_ratio")
+        if lpips is not None and lpips >= 1.0:
+            misses.append(f"LPIPS-like {lpips:.2f} ≥ 1: strokes lost")
     return misses
 
 

@@ -153,7 +153,9 @@ def main() -> int:
         )
         times.append(time.perf_counter() - t0)
     to_yuv = _median_ms(times)
-    encodes = {preset: encode_ms(images, preset) for preset in ("ultrafast", "superfast", "veryfast", "medium")}
+    encodes = {
+        preset: encode_ms(images, preset) for preset in ("ultrafast", "superfast", "veryfast", "medium")
+    }
     net = network_ms(args.model, width, height)
     io_ms = decode + to_rgb + encodes["veryfast"][0]  # the encode time includes RGB → YUV
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -183,7 +185,9 @@ def main() -> int:
     tmp = args.out.with_name(f".{args.out.name}.tmp")
     tmp.write_text(json.dumps(report, indent=2) + "\n")
     tmp.replace(args.out)
-    print(f"{clip.name} {frames[0].width}×{frames[0].height} → {width}×{height}, {report['machine']}, {cores} cores")
+    print(
+        f"{clip.name} {frames[0].width}×{frames[0].height} → {width}×{height}, {report['machine']}, {cores} cores"
+    )
     print("| step | ms/frame |")
     print("|---|---|")
     for step, ms in report["ms_per_frame"].items():

@@ -201,6 +201,17 @@ def test_distillation_can_match_the_teachers_texture_statistics(
     assert all(row["style"] > 0 for row in history)
 
 
+def test_distillation_feature_term_is_a_bounded_perceptual_distance(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    config = _config(tiny_model, steps=2, weights=LossWeights(feature=1.0, style=1e-5, temporal=0.0))
+    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
+    history = json.loads((tmp_path / "run" / "losses.json").read_text())
+    assert {"pixel", "gradient", "feature", "style"} <= set(history[0])
+    # unit-normalised features: 0 for the teacher itself, at most 4 (opposite directions)
+    assert all(0.0 < row["feature"] <= 4.0 for row in history)
+
+
 def test_a_teacher_name_means_the_shared_teacher_not_the_bundled_student(shared_data: Path) -> None:
     """``scream`` is also a bundled (student) style; as a teacher it must be the original network."""
     assert teacher_source("scream") == shared_data / "teachers" / "scream"

@@ -31,7 +31,9 @@ class LossWeights:
     Distillation (a teacher is given):
         pixel: L1 between student and teacher outputs (0–1 scale).
         gradient: L1 between their horizontal and vertical image gradients (keeps strokes sharp).
-        feature: MSE of ``relu1_2`` loss-network features (a low-level perceptual term; costly on CPU).
+        feature: LPIPS-like distance (unit-normalised features, :func:`vstyle.train.losses.feature_distance`)
+            at ``relu2_2`` between student and teacher outputs: a perceptual term that keeps strokes
+            the pixel loss averages away.
         style: Gram-matrix loss against the teacher's output on the same crop (texture statistics,
             which need no stroke in the same place).
     Perceptual (a style image is given):

@@ -42,11 +42,16 @@ from vstyle.train.losses import (
     CONTENT_LAYERS,
     STYLE_LAYERS,
     content_loss,
+    feature_distance,
     gram_matrix,
     style_loss,
     total_variation,
 )
 from vstyle.train.motion import synthetic_pairs
+
+#: Layer of the distillation feature term: Johnson et al.'s content layer. The LPIPS-like measure
+#: that judges students also reads relu3_4, which no training term sees.
+FEATURE_LAYER = "relu2_2"
 from vstyle.train.photos import split_photos
 
 logger = logging.getLogger(__name__)
@@ -354,18 +359,21 @@ class Trainer:
                 gx = (diff[..., :, 1:] - diff[..., :, :-1]) * tmask[..., :, 1:] * tmask[..., :, :-1]
                 gy = (diff[..., 1:, :] - diff[..., :-1, :]) * tmask[..., 1:, :] * tmask[..., :-1, :]
                 terms["gradient"] = gx.abs().mean() + gy.abs().mean()
-            if w.feature:
-                feats = self._vgg(torch.cat([out_b, tb]), layers=("relu1_2",))  # type: ignore[list-item]
-                fo, ft = feats["relu1_2"].chunk(2)
-                terms["feature"] = F.mse_loss(fo, ft) / 1e3
-            if w.style:
-                # Texture statistics of the teacher's own output on this crop: they do not need the
-                # strokes in the same places, so they keep texture that the pixel loss (against a
-                # teacher whose strokes move from frame to frame) averages into blur.
-                feats = self._vgg(torch.cat([out_b, tb]), layers=STYLE_LAYERS)  # type: ignore[list-item]
-                fo = {k: v.chunk(2)[0] for k, v in feats.items()}
-                grams = {k: gram_matrix(v.chunk(2)[1]).detach() for k, v in feats.items()}
-                terms["style"] = style_loss(fo, grams, {k: 1.0 for k in STYLE_LAYERS})
+            if w.feature or w.style:
+                wanted = ((FEATURE_LAYER,) if w.feature else ()) + (STYLE_LAYERS if w.style else ())
+                feats = self._vgg(torch.cat([out_b, tb]), layers=tuple(dict.fromkeys(wanted)))  # type: ignore[list-item]
+                if w.feature:
+                    # Unit-normalised features (LPIPS-like): direction, not magnitude, carries the
+                    # strokes; the L1 term alone lets a student trade them for a blurred mean.
+                    fo, ft = feats[FEATURE_LAYER].chunk(2)
+                    terms["feature"] = feature_distance(fo, ft.detach()).mean()
+                if w.style:
+                    # Texture statistics of the teacher's own output on this crop: they do not need the
+                    # strokes in the same places, so they keep texture that the pixel loss (against a
+                    # teacher whose strokes move from frame to frame) averages into blur.
+                    fo = {k: feats[k].chunk(2)[0] for k in STYLE_LAYERS}
+                    grams = {k: gram_matrix(feats[k].chunk(2)[1]).detach() for k in STYLE_LAYERS}
+                    terms["style"] = style_loss(fo, grams, {k: 1.0 for k in STYLE_LAYERS})
         else:
             layers = tuple(dict.fromkeys(STYLE_LAYERS + CONTENT_LAYERS))
             feats = self._vgg(torch.cat([out_b, b]), layers=layers)
