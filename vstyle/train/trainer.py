@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vstyle.capture.images import read_rgb
 from vstyle.contact import contact_sheet, save_png
