@@ -33,7 +33,9 @@ FAST_FIRST_STEPS: dict[str, int] = {"udnie": 2000}
 #: leaves far more flicker margin than fidelity. At (600, 10.0) wreck-fast met the numbers
 #: (0.31/0.26/0.32, 22.3 dB) as an olive blur without the teacher's cross-hatching (LPIPS-like
 #: 1.52), and scream-fast as an orange wash (1.10).
-FAST_STAGE_TWO: dict[str, tuple[int, float]] = {}
+#: With the feature term, wreck-fast's hatching came back (LPIPS-like 0.94) and with it flicker:
+#: fox 5.00 after (300, 5.0), 3.80 after (600, 10.0), both over the 3.0 bound (not shipped).
+FAST_STAGE_TWO: dict[str, tuple[int, float]] = {"wreck": (600, 10.0)}
 
 #: Second-stage steps and temporal weight of each painting (the least that met the flicker target).
 STAGE_TWO: dict[str, tuple[int, float]] = {"starry_night": (300, 5.0), "composition_vii": (600, 10.0)}
