@@ -128,11 +128,9 @@ def nvenc_options(crf: int | None, preset: str | None) -> dict[str, str]:
 # -- GPU-resident frames --------------------------------------------------------------------------
 
 
-def _coefficients(colorspace: int, height: int) -> tuple[float, float]:
-    if colorspace in _KR_KB:
-        return _KR_KB[colorspace]
-    # Unspecified: swscale (and so the CPU path) assumes BT.601.
-    return _KR_KB[5]
+def _coefficients(colorspace: int) -> tuple[float, float]:
+    # Unspecified (or unknown): swscale, and so the CPU path, assumes BT.601.
+    return _KR_KB.get(colorspace, _KR_KB[5])
 
 
 def nv12_planes_to_rgb(
@@ -161,7 +159,7 @@ def nv12_planes_to_rgb(
         chroma = chroma.reshape(chroma.shape[0], -1, 2)
     if chroma.shape[0] * 2 < height or chroma.shape[1] * 2 < width or chroma.shape[2] != 2:
         raise ValueError(f"chroma plane {tuple(chroma.shape)} does not cover a {height}×{width} NV12 picture")
-    kr, kb = _coefficients(colorspace, height)
+    kr, kb = _coefficients(colorspace)
     kg = 1.0 - kr - kb
     y = luma.float()
     uv = chroma.float().repeat_interleave(2, 0).repeat_interleave(2, 1)[:height, :width]
