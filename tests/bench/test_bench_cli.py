@@ -62,8 +62,9 @@ def test_bench_modes_measure_what_they_say(bench_run: dict[str, Any]) -> None:
         if r["mode"] in ("pipeline", "file"):
             assert set(r["stages_ms"]) == {"capture", "preprocess", "infer", "postprocess", "write"}
             assert r["timing_ms"]["of"] == "frame interval"
-    offline = [r for r in rows if r["mode"] in ("pipeline", "file")]
-    assert all(r["dropped"] == 0 for r in offline), "offline runs lose nothing"
+    # Only the offline policy promises no drops; a live row may drop when the machine is busy.
+    offline = [r for r in rows if r["policy"] == "offline"]
+    assert offline and all(r["dropped"] == 0 for r in offline), "offline runs lose nothing"
     # File mode scales the 128×96 clip to the 48-pixel height: 64×48.
     assert {(r["width"], r["height"]) for r in rows if r["mode"] == "file"} == {(64, 48)}
     # A CPU backend reads and writes files in software (hardware video engines only with a GPU network).
