@@ -18,7 +18,12 @@ from media import decode, make_clip, only, read_streams
 from vstyle.capture.file import FileSource
 from vstyle.cli import main
 from vstyle.errors import ConfigError, SinkError
-from vstyle.hwvideo import nvenc_options, nvenc_unavailable_reason, resolve_hwaccel
+from vstyle.hwvideo import (
+    hwaccel_for_backend,
+    nvenc_options,
+    nvenc_unavailable_reason,
+    resolve_hwaccel,
+)
 from vstyle.render import render
 
 NVENC_REASON = nvenc_unavailable_reason("h264_nvenc")
@@ -51,6 +56,13 @@ def test_resolve_hwaccel() -> None:
     assert resolve_hwaccel("none", gpu_backend=True) is None
     with pytest.raises(ValueError, match="auto, cuda, none"):
         resolve_hwaccel("vaapi", gpu_backend=True)
+
+
+def test_hwaccel_follows_the_backend_the_network_runs_on() -> None:
+    # ONNX Runtime on the CPU: `auto` keeps decode and encode in software; an explicit `cuda` stands.
+    assert hwaccel_for_backend("auto", "onnxruntime") is None
+    assert hwaccel_for_backend("cuda", "onnxruntime") == "cuda"
+    assert hwaccel_for_backend("none", "auto") is None
 
 
 def test_encoder_probe_opens_a_real_encoder_and_explains_a_missing_one() -> None:

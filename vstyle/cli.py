@@ -247,18 +247,16 @@ def _hw_options(
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Source and sink options for ``--hwaccel``: NVDEC for a video file input, NVENC for a video
     file output. ``auto`` asks for them only when the network runs on a CUDA GPU."""
-    from vstyle.backends import choose_backend
     from vstyle.capture import open_source
     from vstyle.capture.file import FileSource
     from vstyle.errors import ConfigError
-    from vstyle.hwvideo import resolve_hwaccel
+    from vstyle.hwvideo import hwaccel_for_backend
     from vstyle.sinks import open_sink
     from vstyle.sinks.video import VideoFileSink
 
     if args.hwaccel == "none":
         return {}, sink_options
-    gpu = args.hwaccel == "cuda" or choose_backend(args.backend).device_kind == "gpu"
-    hwaccel = resolve_hwaccel(args.hwaccel, gpu_backend=gpu)
+    hwaccel = hwaccel_for_backend(args.hwaccel, args.backend)
     if hwaccel is None:
         return {}, sink_options
     decode = isinstance(open_source(source), FileSource)

@@ -63,6 +63,18 @@ def resolve_hwaccel(choice: str, *, gpu_backend: bool) -> str | None:
     return None if choice == "none" else choice
 
 
+def hwaccel_for_backend(choice: str, backend: str) -> str | None:
+    """:func:`resolve_hwaccel` for the network backend ``backend`` (a ``--backend`` value): the one
+    place that decides whether ``auto`` means the GPU's video engines (``render``, ``live`` and
+    ``bench`` all ask here)."""
+    gpu = False
+    if choice == "auto":
+        from vstyle.backends import choose_backend
+
+        gpu = choose_backend(backend).device_kind == "gpu"
+    return resolve_hwaccel(choice, gpu_backend=gpu)
+
+
 def _reason(error: BaseException) -> str:
     text = getattr(error, "strerror", None) or str(error)
     return text.strip() or type(error).__name__

@@ -244,10 +244,9 @@ def file_run(
     On a GPU backend the file is decoded on NVDEC and encoded on NVENC where the GPU has them (as
     ``vstyle render --hwaccel auto``); the row's ``decoder`` and ``encoder`` say what ran.
     """
-    from vstyle.backends import choose_backend
-    from vstyle.hwvideo import NVENC_FOR, nvenc_unavailable_reason
+    from vstyle.hwvideo import NVENC_FOR, hwaccel_for_backend, nvenc_unavailable_reason
 
-    hwaccel = "cuda" if choose_backend(backend).device_kind == "gpu" else None
+    hwaccel = hwaccel_for_backend("auto", backend)
     decoder: list[str] = []
 
     def on_start(source: Any) -> None:
