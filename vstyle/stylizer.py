@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from vstyle.backends import Backend, choose_backend
+from vstyle.backends.base import round_to_frames
 from vstyle.config import StylizeConfig
 from vstyle.errors import ConfigError
 from vstyle.frames import check_image
@@ -180,13 +181,23 @@ class Stylizer:
         """
         if not images:
             return []
-        t0 = time.perf_counter()
-        batch = self.preprocess(images)
-        t1 = time.perf_counter()
-        result = self.backend.infer(batch)
-        t2 = time.perf_counter()
         height, width = images[0].shape[:2]
-        outputs = self.postprocess(result, len(images), *self.output_size(width, height))
+        backend = self.backend
+        t0 = time.perf_counter()
+        if backend.takes_frames:
+            # GPU backends: scaling and padding stay on the host (uint8), the layout goes to the GPU.
+            frames = self.preprocess_frames(images)
+            t1 = time.perf_counter()
+            result = backend.infer_frames(frames)
+            t2 = time.perf_counter()
+            out_w, out_h = self.output_size(width, height)
+            outputs = [np.ascontiguousarray(frame[:out_h, :out_w]) for frame in result]
+        else:
+            batch = self.preprocess(images)
+            t1 = time.perf_counter()
+            result = backend.infer(batch)
+            t2 = time.perf_counter()
+            outputs = self.postprocess(result, len(images), *self.output_size(width, height))
         t3 = time.perf_counter()
         with self._times_lock:
             times = self.times
@@ -206,12 +217,40 @@ class Stylizer:
             - images: each ``(H, W, 3)`` uint8 RGB, all the same size.
             - returns: ``(N, 3, H'+pad, W'+pad)`` float32, values 0..255.
         """
+        batch: np.ndarray | None = None
+        for i, image in enumerate(self._sized(images)):
+            if batch is None:
+                batch = self._input_buffer("batch", (len(images), 3, *image.shape[:2]), np.float32)
+            # One pass: HWC uint8 → CHW float32, written straight into the reused batch buffer.
+            np.copyto(batch[i], image.transpose(2, 0, 1), casting="unsafe")
+        assert batch is not None
+        return batch
+
+    def preprocess_frames(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Scale and reflect-pad images as :meth:`preprocess` does, but keep them ``uint8`` HWC for a
+        backend that lays them out itself (:attr:`~vstyle.backends.base.Backend.takes_frames`).
+
+        The returned array is this thread's reused buffer, like :meth:`preprocess`'s.
+
+        Shape:
+            - images: each ``(H, W, 3)`` uint8 RGB, all the same size.
+            - returns: ``(N, H'+pad, W'+pad, 3)`` uint8.
+        """
+        frames: np.ndarray | None = None
+        for i, image in enumerate(self._sized(images)):
+            if frames is None:
+                frames = self._input_buffer("frames", (len(images), *image.shape), np.uint8)
+            frames[i] = image
+        assert frames is not None
+        return frames
+
+    def _sized(self, images: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
+        """Each image checked, scaled to the output size and padded to the size multiple."""
         height, width = check_image(images[0], "frame").shape[:2]
         out_w, out_h = self.output_size(width, height)
         m = self.size_multiple
         pad_h, pad_w = (-out_h) % m, (-out_w) % m
-        batch = self._input_buffer(len(images), out_h + pad_h, out_w + pad_w)
-        for i, image in enumerate(images):
+        for image in images:
             if check_image(image, "frame").shape[:2] != (height, width):
                 raise ValueError(
                     f"all frames of a batch must be {width}×{height}. Got {image.shape[1]}×{image.shape[0]}"
@@ -222,9 +261,7 @@ class Stylizer:
                 # Reflection keeps the network's padding statistics close to a real border;
                 # zeros would leave a dark seam the instance norm then spreads.
                 image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
-            # One pass: HWC uint8 → CHW float32, written straight into the reused batch buffer.
-            np.copyto(batch[i], image.transpose(2, 0, 1), casting="unsafe")
-        return batch
+            yield image
 
     @staticmethod
     def postprocess(result: np.ndarray, n: int, width: int, height: int) -> list[np.ndarray]:
@@ -234,13 +271,7 @@ class Stylizer:
             - result: ``(N, 3, H+pad, W+pad)`` float32, values 0..255.
             - returns: ``n`` images ``(height, width, 3)`` uint8 RGB.
         """
-        outputs = []
-        for i in range(n):
-            hwc = np.empty((height, width, 3), np.uint8)
-            # Round to nearest; values are already clamped to 0..255 inside the graph.
-            np.add(result[i, :, :height, :width].transpose(1, 2, 0), 0.5, out=hwc, casting="unsafe")
-            outputs.append(hwc)
-        return outputs
+        return list(round_to_frames(result[:n, :, :height, :width]))
 
     def warmup(self, width: int, height: int, runs: int = 1) -> None:
         """Run the network on a blank frame of this input size so the first real frame is not slow.
@@ -253,9 +284,9 @@ class Stylizer:
             self.stylize_batch([blank] * self.config.batch_size)
         self.times = StylizerTimes()
 
-    def _input_buffer(self, n: int, height: int, width: int) -> np.ndarray:
-        shape = (n, 3, height, width)
-        buffer = getattr(self._local, "buffer", None)
+    def _input_buffer(self, role: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        buffer = getattr(self._local, role, None)
         if buffer is None or buffer.shape != shape:
-            buffer = self._local.buffer = np.empty(shape, np.float32)
+            buffer = np.empty(shape, dtype)
+            setattr(self._local, role, buffer)
         return buffer

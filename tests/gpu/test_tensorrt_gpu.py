@@ -143,6 +143,20 @@ def test_device_frames_stay_on_the_gpu(tiny_model: Path, engines: Path) -> None:
     assert np.abs(out.cpu().numpy().astype(int) - np.clip(host + 0.5, 0, 255).astype(int)).max() <= 1
 
 
+def test_uint8_frames_route_matches_the_float_route(tiny_model: Path, engines: Path) -> None:
+    from vstyle.backends.base import round_to_frames
+    from vstyle.backends.tensorrt import TensorRTBackend
+
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (2, 64, 96, 3), dtype=np.uint8)
+    with TensorRTBackend(tiny_model) as backend:
+        assert backend.takes_frames
+        ours = backend.infer_frames(frames)
+        floats = round_to_frames(backend.infer(frames.transpose(0, 3, 1, 2).astype(np.float32)))
+    assert ours.shape == frames.shape and ours.dtype == np.uint8
+    assert np.abs(ours.astype(int) - floats.astype(int)).max() <= 1
+
+
 def test_threads_get_their_own_contexts(tiny_model: Path, engines: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

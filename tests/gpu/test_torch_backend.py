@@ -69,6 +69,31 @@ def test_stylizer_on_torch_gives_the_frames_onnxruntime_gives(tf_same_model: Pat
     assert np.abs(painted.astype(int) - reference.astype(int)).max() <= tolerance
 
 
+def test_frames_path_scales_pads_and_rounds_like_the_host_path(tf_same_model: Path) -> None:
+    """The uint8 route GPU backends take (layout and rounding where the network runs), driven on
+    the CPU: the same pixels as ONNX Runtime's float32 route, through scaling and odd-size padding."""
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 256, (75, 101, 3), dtype=np.uint8) for _ in range(2)]
+    config = {"model": tf_same_model, "height": 50, "batch_size": 2}
+    with Stylizer(StylizeConfig(backend="torch", **config)) as torch_stylize:
+        backend = torch_stylize.backend
+        assert backend.device == "cpu" and not backend.takes_frames, "on the CPU the float32 route is kept"
+        backend.takes_frames = True  # what a CUDA device reports; the code below is the GPU route's
+        painted = torch_stylize.stylize_batch(frames)
+        padded = torch_stylize.preprocess_frames(frames)
+        assert padded.dtype == np.uint8 and padded.shape[1] % torch_stylize.size_multiple == 0
+        direct = backend.infer_frames(padded)
+    with Stylizer(StylizeConfig(backend="onnxruntime", **config)) as ort_stylize:
+        reference = ort_stylize.stylize_batch(frames)
+        assert not ort_stylize.backend.takes_frames
+        by_default = ort_stylize.backend.infer_frames(ort_stylize.preprocess_frames(frames))
+    for ours, theirs, whole, base in zip(painted, reference, direct, by_default):
+        assert ours.shape == theirs.shape == (50, 68, 3) and ours.flags.c_contiguous
+        assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1
+        np.testing.assert_array_equal(ours, whole[:50, :68])
+        np.testing.assert_array_equal(theirs, base[:50, :68])  # the default infer_frames: host route
+
+
 def test_int8_model_is_refused_with_the_way_out(tiny_int8: Path) -> None:
     with pytest.raises(ModelError, match="INT8 QDQ model.*FP32 export"):
         stylenet_from_onnx(tiny_int8)

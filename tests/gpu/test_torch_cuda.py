@@ -65,6 +65,20 @@ def test_cuda_graph_replay_equals_eager(tiny_model: Path) -> None:
     np.testing.assert_allclose(via_numpy, first.cpu().numpy(), atol=1e-2)
 
 
+def test_uint8_frames_route_on_cuda_matches_the_float_route(tiny_model: Path) -> None:
+    from vstyle.backends.base import round_to_frames
+    from vstyle.backends.torch_backend import TorchBackend
+
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (2, 64, 96, 3), dtype=np.uint8)
+    with TorchBackend(tiny_model) as backend:
+        assert backend.takes_frames, "on CUDA the stylizer hands the torch backend uint8 frames"
+        ours = backend.infer_frames(frames)
+        floats = round_to_frames(backend.infer(frames.transpose(0, 3, 1, 2).astype(np.float32)))
+    assert ours.shape == frames.shape and ours.dtype == np.uint8
+    assert np.abs(ours.astype(int) - floats.astype(int)).max() <= 1
+
+
 def test_device_helpers_on_cuda() -> None:
     import torch
 

@@ -29,6 +29,10 @@ class Backend(abc.ABC):
     priority: ClassVar[int] = 0
     #: ``"cpu"`` or ``"gpu"``: decides defaults such as the number of stylize workers.
     device_kind: ClassVar[str] = "cpu"
+    #: Whether :meth:`infer_frames` does the layout work itself (on the GPU): the stylizer then
+    #: hands it ``uint8`` frames, a quarter of the float32 batch's bytes to upload, and leaves the
+    #: host only the scaling and padding.
+    takes_frames: ClassVar[bool] = False
 
     def __init__(self, model_path: Path, *, threads: int | None = None) -> None:
         self.model_path = Path(model_path)
@@ -66,6 +70,15 @@ class Backend(abc.ABC):
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Stylize a batch (see the class docstring for shapes)."""
 
+    def infer_frames(self, frames: np.ndarray) -> np.ndarray:
+        """Stylize ``(N, H, W, 3)`` uint8 RGB frames into frames of the same shape.
+
+        This default lays the frames out on the host and calls :meth:`infer`; backends with
+        :attr:`takes_frames` do the layout and rounding where the network runs.
+        """
+        batch = frames.transpose(0, 3, 1, 2).astype(np.float32)
+        return round_to_frames(self.infer(batch))
+
     @property
     def device(self) -> str:
         """Human-readable device the backend runs on (``"cpu"``, a GPU name)."""
@@ -83,3 +96,14 @@ class Backend(abc.ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def round_to_frames(result: np.ndarray) -> np.ndarray:
+    """A backend's ``(N, 3, H, W)`` float output, 0..255, as ``(N, H, W, 3)`` uint8 frames.
+
+    Rounds half up (``+0.5`` then truncation), as :func:`vstyle.gpu.batch_to_frames` does on the
+    device; values are already clamped to 0..255 inside the graph.
+    """
+    frames = np.empty((result.shape[0], result.shape[2], result.shape[3], 3), np.uint8)
+    np.add(result.transpose(0, 2, 3, 1), 0.5, out=frames, casting="unsafe")
+    return frames

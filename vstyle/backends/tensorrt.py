@@ -9,7 +9,8 @@ fit it; a user-built engine is not (its profile was a choice): the frame is refu
 that names the profile and the command that builds a bigger one.
 
 Frames cross the host boundary once each way, through page-locked buffers on the calling thread's
-CUDA stream; :meth:`infer_device` takes and returns CUDA tensors for callers whose frames are
+CUDA stream, as uint8 (:meth:`infer_frames`, what the stylizer calls: layout, cast and rounding run
+on the GPU); :meth:`infer_device` takes and returns CUDA tensors for callers whose frames are
 already on the GPU.
 """
 
@@ -49,6 +50,7 @@ class TensorRTBackend(Backend):
     name: ClassVar[str] = "tensorrt"
     priority: ClassVar[int] = 40
     device_kind: ClassVar[str] = "gpu"
+    takes_frames: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -202,6 +204,30 @@ class TensorRTBackend(Backend):
             return host.copy()
 
         return self._guard(run, tuple(batch.shape))
+
+    def infer_frames(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 frames in and out: only uint8 pixels cross the bus, the layout and the cast to the
+        engine's input type run on the GPU (:func:`vstyle.gpu.frames_to_batch`), as does the rounding."""
+        import torch
+
+        from vstyle.gpu import HostStaging, batch_to_frames, frames_to_batch
+
+        n, h, w, _ = frames.shape
+        engine = self._engine_for(n, h, w)
+        staging = getattr(self._local, "staging", None)
+        if staging is None:
+            staging = self._local.staging = HostStaging(pin=True)
+
+        def run() -> np.ndarray:
+            ctx = engine.thread_context()
+            with torch.cuda.stream(ctx.stream):
+                x = staging.upload(np.ascontiguousarray(frames), engine.device)
+                batch = frames_to_batch(x, engine.input.dtype)
+                host = staging.download(batch_to_frames(ctx.execute(batch)))
+            ctx.stream.synchronize()
+            return host.copy()
+
+        return self._guard(run, (n, 3, h, w))
 
     def _guard(self, fn: Any, shape: tuple[int, ...]) -> Any:
         import torch

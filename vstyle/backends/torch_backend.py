@@ -79,6 +79,7 @@ class TorchBackend(Backend):
     #: Above onnxruntime-cuda on a GPU (FP16 + CUDA graphs), below onnxruntime on a CPU.
     priority: ClassVar[int] = DevicePriority(gpu=30, cpu=5)  # type: ignore[assignment]
     device_kind: ClassVar[str] = DevicePriority(gpu="gpu", cpu="cpu")  # type: ignore[assignment]
+    takes_frames: ClassVar[bool] = DevicePriority(gpu=True, cpu=False)  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -185,6 +186,35 @@ class TorchBackend(Backend):
             raise BackendUnavailableError(
                 f"out of GPU memory running a {'×'.join(map(str, batch.shape))} batch on {self.device} "
                 f"({memory_report(self._device)}): lower --height or the batch size, or free the GPU"
+            ) from exc
+        return host.copy()
+
+    def infer_frames(self, frames: np.ndarray) -> np.ndarray:
+        """Frames in and out as uint8; on CUDA the layout, cast and rounding run on the GPU and only
+        uint8 pixels cross the bus (through this thread's page-locked buffers)."""
+        if self._net is None:
+            raise RuntimeError("backend is not loaded; use it as a context manager")
+        import torch
+
+        from vstyle.gpu import batch_to_frames, frames_to_batch
+
+        state = self._state()
+        frames = np.ascontiguousarray(frames)
+        if self._device.type != "cuda":
+            with torch.inference_mode():
+                return batch_to_frames(self.forward(frames_to_batch(torch.from_numpy(frames)), state)).numpy()
+        try:
+            with torch.cuda.stream(state.stream), torch.inference_mode():
+                x = state.staging.upload(frames, self._device)
+                y = self.forward(frames_to_batch(x, self._dtype, channels_last=True), state)
+                host = state.staging.download(batch_to_frames(y))
+            state.stream.synchronize()
+        except torch.cuda.OutOfMemoryError as exc:
+            from vstyle.gpu import memory_report
+
+            raise BackendUnavailableError(
+                f"out of GPU memory running {frames.shape[0]} frame(s) of {frames.shape[2]}×{frames.shape[1]} "
+                f"on {self.device} ({memory_report(self._device)}): lower --height or the batch size, or free the GPU"
             ) from exc
         return host.copy()
 
