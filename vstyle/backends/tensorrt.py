@@ -185,34 +185,26 @@ class TensorRTBackend(Backend):
         return self._guard(lambda: self._engine_for(n, h, w).run(x), tuple(x.shape))
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        import torch
-
-        from vstyle.gpu import HostStaging
-
-        n, _, h, w = batch.shape
-        engine = self._engine_for(n, h, w)
-        staging = getattr(self._local, "staging", None)
-        if staging is None:
-            staging = self._local.staging = HostStaging(pin=True)
-
-        def run() -> np.ndarray:
-            ctx = engine.thread_context()
-            with torch.cuda.stream(ctx.stream):
-                x = staging.upload(np.ascontiguousarray(batch, np.float32), engine.device)
-                host = staging.download(ctx.execute(x).float())
-            ctx.stream.synchronize()
-            return host.copy()
-
-        return self._guard(run, tuple(batch.shape))
+        batch = np.ascontiguousarray(batch, np.float32)
+        return self._round_trip(batch, tuple(batch.shape), lambda x, _dtype: x, lambda y: y.float())
 
     def infer_frames(self, frames: np.ndarray) -> np.ndarray:
         """uint8 frames in and out: only uint8 pixels cross the bus, the layout and the cast to the
         engine's input type run on the GPU (:func:`vstyle.gpu.frames_to_batch`), as does the rounding."""
-        import torch
-
-        from vstyle.gpu import HostStaging, batch_to_frames, frames_to_batch
+        from vstyle.gpu import batch_to_frames, frames_to_batch
 
         n, h, w, _ = frames.shape
+        return self._round_trip(np.ascontiguousarray(frames), (n, 3, h, w), frames_to_batch, batch_to_frames)
+
+    def _round_trip(self, host: np.ndarray, shape: tuple[int, ...], prepare: Any, finish: Any) -> np.ndarray:
+        """Upload ``host`` through this thread's page-locked buffers, ``prepare(x, input_dtype)`` it
+        into the engine's ``shape`` input, run, ``finish`` the output and download it, all on the
+        thread's CUDA stream."""
+        import torch
+
+        from vstyle.gpu import HostStaging
+
+        n, _, h, w = shape
         engine = self._engine_for(n, h, w)
         staging = getattr(self._local, "staging", None)
         if staging is None:
@@ -221,13 +213,12 @@ class TensorRTBackend(Backend):
         def run() -> np.ndarray:
             ctx = engine.thread_context()
             with torch.cuda.stream(ctx.stream):
-                x = staging.upload(np.ascontiguousarray(frames), engine.device)
-                batch = frames_to_batch(x, engine.input.dtype)
-                host = staging.download(batch_to_frames(ctx.execute(batch)))
+                x = prepare(staging.upload(host, engine.device), engine.input.dtype)
+                out = staging.download(finish(ctx.execute(x)))
             ctx.stream.synchronize()
-            return host.copy()
+            return out.copy()
 
-        return self._guard(run, (n, 3, h, w))
+        return self._guard(run, shape)
 
     def _guard(self, fn: Any, shape: tuple[int, ...]) -> Any:
         import torch

@@ -165,58 +165,46 @@ class TorchBackend(Backend):
         return state
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        if self._net is None:
-            raise RuntimeError("backend is not loaded; use it as a context manager")
-        import torch
-
-        state = self._state()
-        if self._device.type != "cuda":
-            with torch.inference_mode():
-                out = self._net(torch.from_numpy(np.ascontiguousarray(batch, np.float32)))
-            return out.numpy()
-        try:
-            with torch.cuda.stream(state.stream), torch.inference_mode():
-                x = state.staging.upload(np.ascontiguousarray(batch, np.float32), self._device)
-                y = self.forward(x, state)
-                host = state.staging.download(y.float())
-            state.stream.synchronize()
-        except torch.cuda.OutOfMemoryError as exc:
-            from vstyle.gpu import memory_report
-
-            raise BackendUnavailableError(
-                f"out of GPU memory running a {'×'.join(map(str, batch.shape))} batch on {self.device} "
-                f"({memory_report(self._device)}): lower --height or the batch size, or free the GPU"
-            ) from exc
-        return host.copy()
+        batch = np.ascontiguousarray(batch, np.float32)
+        return self._round_trip(batch, tuple(batch.shape), lambda x: x, lambda y: y.float())
 
     def infer_frames(self, frames: np.ndarray) -> np.ndarray:
         """Frames in and out as uint8; on CUDA the layout, cast and rounding run on the GPU and only
         uint8 pixels cross the bus (through this thread's page-locked buffers)."""
+        from vstyle.gpu import batch_to_frames, frames_to_batch
+
+        n, h, w, _ = frames.shape
+        return self._round_trip(
+            np.ascontiguousarray(frames),
+            (n, 3, h, w),
+            lambda x: frames_to_batch(x, self._dtype, channels_last=True),
+            batch_to_frames,
+        )
+
+    def _round_trip(self, host: np.ndarray, shape: tuple[int, ...], prepare: Any, finish: Any) -> np.ndarray:
+        """``prepare`` ``host`` (on the device, after the upload through this thread's page-locked
+        buffers) into the network's ``shape`` input, run it, ``finish`` the output and bring it back."""
         if self._net is None:
             raise RuntimeError("backend is not loaded; use it as a context manager")
         import torch
 
-        from vstyle.gpu import batch_to_frames, frames_to_batch
-
         state = self._state()
-        frames = np.ascontiguousarray(frames)
         if self._device.type != "cuda":
             with torch.inference_mode():
-                return batch_to_frames(self.forward(frames_to_batch(torch.from_numpy(frames)), state)).numpy()
+                return finish(self._net(prepare(torch.from_numpy(host)))).numpy()
         try:
             with torch.cuda.stream(state.stream), torch.inference_mode():
-                x = state.staging.upload(frames, self._device)
-                y = self.forward(frames_to_batch(x, self._dtype, channels_last=True), state)
-                host = state.staging.download(batch_to_frames(y))
+                x = prepare(state.staging.upload(host, self._device))
+                out = state.staging.download(finish(self.forward(x, state)))
             state.stream.synchronize()
         except torch.cuda.OutOfMemoryError as exc:
             from vstyle.gpu import memory_report
 
             raise BackendUnavailableError(
-                f"out of GPU memory running {frames.shape[0]} frame(s) of {frames.shape[2]}×{frames.shape[1]} "
-                f"on {self.device} ({memory_report(self._device)}): lower --height or the batch size, or free the GPU"
+                f"out of GPU memory running a {'×'.join(map(str, shape))} batch on {self.device} "
+                f"({memory_report(self._device)}): lower --height or the batch size, or free the GPU"
             ) from exc
-        return host.copy()
+        return out.copy()
 
     def forward(
         self, x: torch.Tensor, state: _ThreadState | None = None, *, graphs: bool | None = None
