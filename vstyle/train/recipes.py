@@ -34,8 +34,9 @@ FAST_FIRST_STEPS: dict[str, int] = {"udnie": 2000}
 #: (0.31/0.26/0.32, 22.3 dB) as an olive blur without the teacher's cross-hatching (LPIPS-like
 #: 1.52), and scream-fast as an orange wash (1.10).
 #: With the feature term, wreck-fast's hatching came back (LPIPS-like 0.94) and with it flicker:
-#: fox 5.00 after (300, 5.0), 3.80 after (600, 10.0), both over the 3.0 bound (not shipped).
-FAST_STAGE_TWO: dict[str, tuple[int, float]] = {"wreck": (600, 10.0)}
+#: fox 5.00 after (300, 5.0), 3.80 after (600, 10.0), both over the 3.0 bound; (900, 20.0) met it
+#: (2.72/0.72/0.73, 21.8 dB, LPIPS-like 0.96: softer hatching, kept).
+FAST_STAGE_TWO: dict[str, tuple[int, float]] = {"wreck": (900, 20.0)}
 
 #: Second-stage steps and temporal weight of each painting (the least that met the flicker target).
 STAGE_TWO: dict[str, tuple[int, float]] = {"starry_night": (300, 5.0), "composition_vii": (600, 10.0)}
@@ -117,9 +118,7 @@ def recipes() -> dict[str, TrainConfig]:
     return table
 
 
-def _stabilized(
-    first: str, *, steps: int = 600, temporal: float = 10.0, feature: float = 0.0
-) -> TrainConfig:
+def _stabilized(first: str, *, steps: int = 600, temporal: float = 10.0, feature: float = 0.0) -> TrainConfig:
     """The second stage: recipe ``first``'s network distilled into itself with the temporal loss
     (and, with ``feature``, held to its strokes by the LPIPS-like term)."""
     return TrainConfig(
