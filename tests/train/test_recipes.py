@@ -45,3 +45,28 @@ def test_recipe_teachers_are_valid_only_with_a_name() -> None:
     with pytest.raises(ConfigError, match="warm_start"):
         TrainConfig(arch="fast", teacher="scream", warm_start=True)
     assert TrainConfig(arch="fast", teacher="recipe:x", warm_start=True).teacher_recipe == "x"
+
+
+def _shared(recorded: object, current: object) -> object:
+    """``current`` cut down to the keys ``recorded`` has (cards written before a field existed)."""
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        return {key: _shared(recorded[key], current.get(key)) for key in recorded}
+    return current
+
+
+def test_every_bundled_model_is_reproduced_by_todays_recipe() -> None:
+    """A shipped model's card records the config it was trained with; the recipe of the same name
+    must still give that config, or `vstyle train --recipe NAME` no longer reproduces what ships."""
+    import json
+
+    from vstyle.styles import BUNDLED_DIR
+
+    cards = [json.loads(p.read_text())["card"] for p in sorted(BUNDLED_DIR.glob("*.json"))]
+    assert len(cards) >= 8
+    table = recipes()
+    for card in cards:
+        name = card["name"]
+        assert card["command"] == f"vstyle train --recipe {name} --bundle", name
+        recorded = card["config"]
+        current = table[name].to_dict()
+        assert _shared(recorded, current) == recorded, f"recipe {name} changed since its model shipped"
