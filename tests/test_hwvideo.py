@@ -19,6 +19,7 @@ from vstyle.capture.file import FileSource
 from vstyle.cli import main
 from vstyle.errors import ConfigError, SinkError
 from vstyle.hwvideo import (
+    device_frames_for_backend,
     hwaccel_for_backend,
     nvenc_options,
     nvenc_unavailable_reason,
@@ -63,6 +64,7 @@ def test_hwaccel_follows_the_backend_the_network_runs_on() -> None:
     assert hwaccel_for_backend("auto", "onnxruntime") is None
     assert hwaccel_for_backend("cuda", "onnxruntime") == "cuda"
     assert hwaccel_for_backend("none", "auto") is None
+    assert device_frames_for_backend("onnxruntime") is False, "ONNX Runtime on the CPU takes host arrays"
 
 
 def test_encoder_probe_opens_a_real_encoder_and_explains_a_missing_one() -> None:
@@ -226,3 +228,71 @@ def test_nv12_chroma_that_does_not_cover_the_picture_is_refused() -> None:
 
     with pytest.raises(ValueError, match="does not cover"):
         nv12_planes_to_rgb(torch.zeros(8, 8, dtype=torch.uint8), torch.zeros(2, 8, dtype=torch.uint8))
+
+
+def test_device_rgb_reads_nv12_planes_through_dlpack(videos_dir: Path) -> None:
+    """The DLPack route device frames take, on a software NV12 frame (its planes export to the CPU)."""
+    pytest.importorskip("torch")
+    from vstyle.hwvideo import device_rgb
+
+    clip = sorted(videos_dir.glob("*.mp4"))[0]
+    with av.open(str(clip)) as container:
+        frame = next(container.decode(video=0))
+    mine = device_rgb(frame.reformat(format="nv12"))
+    assert mine.shape == (frame.height, frame.width, 3) and mine.device.type == "cpu"
+    assert _psnr(mine.numpy(), frame.to_ndarray(format="rgb24")) >= 40.0
+    with pytest.raises(ValueError, match="NV12"):
+        device_rgb(frame.reformat(format="yuv444p"))
+
+
+def test_device_frames_need_nvdec_and_fall_back_to_host_frames(tmp_path: Path, caplog) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=6, size=(96, 64), audio=None)
+    with pytest.raises(ConfigError, match="hwaccel='cuda'"):
+        FileSource(clip, device_frames=True)
+    caplog.set_level(logging.WARNING)
+    with FileSource(clip, hwaccel="cuda", device_frames=True) as source:
+        frames = [f.image for f in source]
+        decoder = source.decoder
+    assert len(frames) == 6
+    if decoder == "software":  # no GPU here: host frames, as without device_frames
+        assert all(isinstance(f, np.ndarray) and f.shape == (64, 96, 3) for f in frames)
+    else:
+        assert all(f.is_cuda and tuple(f.shape) == (64, 96, 3) for f in frames)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("flip_rows", [False, True])
+@pytest.mark.parametrize("flip_cols", [False, True])
+def test_orientation_on_a_tensor_equals_the_host_one(
+    transpose: bool, flip_rows: bool, flip_cols: bool
+) -> None:
+    torch = pytest.importorskip("torch")
+    from vstyle.capture.file import Orientation
+
+    image = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    orientation = Orientation(transpose=transpose, flip_rows=flip_rows, flip_cols=flip_cols)
+    mine = orientation.apply_tensor(torch.from_numpy(image))
+    assert mine.is_contiguous()
+    np.testing.assert_array_equal(mine.numpy(), orientation.apply(image))
+
+
+@pytest.mark.parametrize(("size", "exact"), [((48, 32), True), ((144, 96), True), ((60, 40), False)])
+def test_fit_frames_scales_and_pads_like_opencv(size: tuple[int, int], exact: bool) -> None:
+    torch = pytest.importorskip("torch")
+    import cv2
+
+    from vstyle.gpu import fit_frames
+
+    rng = np.random.default_rng(0)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8), (5, 5), 0)
+    width, height = size
+    pad_h, pad_w = (-height) % 16, (-width) % 16
+    theirs = cv2.copyMakeBorder(
+        cv2.resize(image, size, interpolation=cv2.INTER_AREA), 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101
+    )
+    mine = fit_frames(torch.from_numpy(image)[None], width, height, pad_h, pad_w)[0].numpy()
+    assert mine.shape == theirs.shape
+    if exact:  # integer downscaling and upscaling: the same pixels
+        np.testing.assert_array_equal(mine, theirs)
+    else:  # fractional downscaling: the averaging windows are cut differently
+        assert _psnr(mine, theirs) >= 35.0

@@ -250,7 +250,7 @@ def _hw_options(
     from vstyle.capture import open_source
     from vstyle.capture.file import FileSource
     from vstyle.errors import ConfigError
-    from vstyle.hwvideo import hwaccel_for_backend
+    from vstyle.hwvideo import device_frames_for_backend, hwaccel_for_backend
     from vstyle.sinks import open_sink
     from vstyle.sinks.video import VideoFileSink
 
@@ -266,7 +266,12 @@ def _hw_options(
             f"--hwaccel cuda decodes and encodes video files, but neither {source!r} nor {output!r} is one; "
             "drop --hwaccel"
         )
-    source_options = {"hwaccel": hwaccel} if decode else {}
+    source_options: dict[str, object] = {}
+    if decode:
+        # A GPU backend takes NVDEC's frames where they are, with no host copy; the stabilizer
+        # reads the input frames on the host, so with it they come down as before.
+        on_gpu = not getattr(args, "stabilize", 0.0) and device_frames_for_backend(args.backend)
+        source_options = {"hwaccel": hwaccel, **({"device_frames": True} if on_gpu else {})}
     return source_options, ({**sink_options, "hwaccel": hwaccel} if encode else sink_options)
 
 

@@ -140,6 +140,33 @@ def batch_to_frames(batch: torch.Tensor) -> torch.Tensor:
     return rounded.permute(0, 2, 3, 1).contiguous()
 
 
+def fit_frames(frames: torch.Tensor, width: int, height: int, pad_h: int, pad_w: int) -> torch.Tensor:
+    """Frames already on a device, scaled to ``width×height`` and reflect-padded at the bottom and
+    right: what :meth:`vstyle.stylizer.Stylizer.preprocess_frames` does on the host with OpenCV.
+
+    Scaling averages areas like OpenCV's ``INTER_AREA``: the same pixels for integer downscaling
+    factors and for upscaling, a mean of about two levels apart for fractional downscaling (the
+    windows are cut differently); the padding mirrors without repeating the edge (OpenCV's
+    ``BORDER_REFLECT_101``); values are rounded back to uint8.
+
+    Shape:
+        - frames: ``(N, H, W, 3)`` uint8.
+        - returns: ``(N, height + pad_h, width + pad_w, 3)`` uint8, contiguous, on the same device.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n, h, w, _ = frames.shape
+    if (h, w) == (height, width) and not (pad_h or pad_w):
+        return frames.contiguous()
+    x = frames.permute(0, 3, 1, 2).float()
+    if (h, w) != (height, width):
+        x = F.interpolate(x, size=(height, width), mode="area")
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
+    return x.add_(0.5).clamp_(0.0, 255.0).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
 class HostStaging:
     """Reused host buffers for one thread's uploads and downloads; page-locked on CUDA.
 

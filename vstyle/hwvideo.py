@@ -6,7 +6,9 @@ PyAV (≥ 14) exposes FFmpeg's hardware contexts as :class:`av.codec.hwaccel.HWA
   ``is_hw_owned=False`` PyAV downloads each frame to host memory (NV12), so the rest of the pipeline
   is unchanged and the CPU is spared the decode itself. With ``is_hw_owned=True`` frames stay in GPU
   memory and their planes export DLPack: :func:`nv12_planes_to_rgb` turns them into an RGB CUDA
-  tensor with no host copy (:func:`device_rgb`).
+  tensor with no host copy (:func:`device_rgb`). ``FileSource(..., device_frames=True)`` delivers
+  those tensors, and the GPU backends take them where they are (``--hwaccel`` turns it on for them:
+  :func:`device_frames_for_backend`).
 * **Encode**: ``h264_nvenc`` (and ``hevc_nvenc``, ``av1_nvenc``) are in PyAV's wheels but only open
   where the driver offers NVENC. Data-centre GPUs such as the H100 and A100 have no NVENC, so
   :func:`nvenc_unavailable_reason` probes once, and the file sink falls back to ``libx264`` with a
@@ -75,13 +77,24 @@ def hwaccel_for_backend(choice: str, backend: str) -> str | None:
     return resolve_hwaccel(choice, gpu_backend=gpu)
 
 
+def device_frames_for_backend(backend: str) -> bool:
+    """Whether decoded frames should stay on the GPU for the network backend ``backend``: where it
+    takes uint8 frames on the GPU itself (:attr:`vstyle.backends.base.Backend.takes_frames`)."""
+    from vstyle.backends import choose_backend
+
+    return bool(choose_backend(backend).takes_frames)
+
+
 def _reason(error: BaseException) -> str:
     text = getattr(error, "strerror", None) or str(error)
     return text.strip() or type(error).__name__
 
 
-def open_input(path: Path, hwaccel: str | None) -> tuple[Any, str]:
+def open_input(path: Path, hwaccel: str | None, *, keep_on_gpu: bool = False) -> tuple[Any, str]:
     """Open ``path`` for decoding on ``hwaccel`` (``"cuda"``) where it can, else in software.
+
+    With ``keep_on_gpu`` NVDEC's frames stay in GPU memory (``is_hw_owned``: see
+    :func:`device_rgb`); without it PyAV downloads each one to host memory.
 
     Returns:
         ``(container, decoder)`` with ``decoder`` ``"nvdec"`` or ``"software"``.
@@ -94,9 +107,8 @@ def open_input(path: Path, hwaccel: str | None) -> tuple[Any, str]:
 
         try:
             # allow_software_fallback covers streams NVDEC cannot decode (e.g. 4:4:4 H.264).
-            return av.open(
-                str(path), mode="r", hwaccel=HWAccel("cuda", allow_software_fallback=True)
-            ), "nvdec"
+            hwaccel_ = HWAccel("cuda", allow_software_fallback=True, is_hw_owned=keep_on_gpu)
+            return av.open(str(path), mode="r", hwaccel=hwaccel_), "nvdec"
         except (av.FFmpegError, OSError) as error:
             logger.warning(
                 "%s: hardware decoding (NVDEC) unavailable (%s); decoding on the CPU", path, _reason(error)
@@ -198,8 +210,9 @@ def device_rgb(frame: av.VideoFrame) -> torch.Tensor:
     """
     import torch
 
-    if frame.format.name not in ("nv12", "cuda"):
-        raise ValueError(f"device_rgb needs an NV12 frame from NVDEC. Got {frame.format.name}")
+    layout = frame.sw_format.name if frame.sw_format is not None else frame.format.name
+    if layout != "nv12":
+        raise ValueError(f"device_rgb needs an NV12 frame from NVDEC. Got {layout}")
     luma = torch.from_dlpack(frame.planes[0])
     chroma = torch.from_dlpack(frame.planes[1])
     if chroma.dtype != torch.uint8:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -21,6 +21,9 @@ from vstyle.config import StylizeConfig
 from vstyle.errors import ConfigError
 from vstyle.frames import check_image
 from vstyle.styles import resolve_model
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +187,9 @@ class Stylizer:
         height, width = images[0].shape[:2]
         backend = self.backend
         t0 = time.perf_counter()
-        if backend.takes_frames:
-            # GPU backends: scaling and padding stay on the host (uint8), the layout goes to the GPU.
+        if backend.takes_frames or not isinstance(images[0], np.ndarray):
+            # GPU backends: scaling and padding stay on the host (uint8), the layout goes to the GPU;
+            # frames decoded on the GPU are scaled and padded there.
             frames = self.preprocess_frames(images)
             t1 = time.perf_counter()
             result = backend.infer_frames(frames)
@@ -226,16 +230,22 @@ class Stylizer:
         assert batch is not None
         return batch
 
-    def preprocess_frames(self, images: Sequence[np.ndarray]) -> np.ndarray:
+    def preprocess_frames(
+        self, images: Sequence[np.ndarray] | Sequence[torch.Tensor]
+    ) -> np.ndarray | torch.Tensor:
         """Scale and reflect-pad images as :meth:`preprocess` does, but keep them ``uint8`` HWC for a
         backend that lays them out itself (:attr:`~vstyle.backends.base.Backend.takes_frames`).
 
-        The returned array is this thread's reused buffer, like :meth:`preprocess`'s.
+        Host images come back in this thread's reused buffer, like :meth:`preprocess`'s; torch
+        tensors (frames decoded on the GPU) are scaled and padded where they are
+        (:func:`vstyle.gpu.fit_frames`) and come back as one tensor there.
 
         Shape:
             - images: each ``(H, W, 3)`` uint8 RGB, all the same size.
             - returns: ``(N, H'+pad, W'+pad, 3)`` uint8.
         """
+        if not isinstance(images[0], np.ndarray):
+            return self._fit_on_device(images)  # type: ignore[arg-type]
         frames: np.ndarray | None = None
         for i, image in enumerate(self._sized(images)):
             if frames is None:
@@ -243,6 +253,23 @@ class Stylizer:
             frames[i] = image
         assert frames is not None
         return frames
+
+    def _fit_on_device(self, images: Sequence[torch.Tensor]) -> torch.Tensor:
+        import torch
+
+        from vstyle.gpu import fit_frames
+
+        first = images[0]
+        if first.ndim != 3 or first.shape[2] != 3 or first.dtype != torch.uint8:
+            raise ValueError(
+                f"frame must be an H×W×3 uint8 RGB tensor. Got {first.dtype} of shape {tuple(first.shape)}"
+            )
+        if any(image.shape != first.shape for image in images):
+            raise ValueError(f"all frames of a batch must be {first.shape[1]}×{first.shape[0]}")
+        height, width = first.shape[:2]
+        out_w, out_h = self.output_size(width, height)
+        m = self.size_multiple
+        return fit_frames(torch.stack(list(images)), out_w, out_h, (-out_h) % m, (-out_w) % m)
 
     def _sized(self, images: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
         """Each image checked, scaled to the output size and padded to the size multiple."""

@@ -58,3 +58,28 @@ def test_nvenc_encodes_where_the_gpu_has_it(tmp_path: Path) -> None:
             sink.write(frame)
     assert sink.codec == "h264_nvenc"
     assert len(only(read_streams(out), "video").times) == 10
+
+
+def test_file_source_hands_gpu_frames_to_a_gpu_backend(tmp_path: Path, tiny_model: Path) -> None:
+    """NVDEC → RGB on the GPU → network, no host copy on the way in: the same stylized frames as
+    the host route, within FP16 and colour-conversion rounding."""
+    import torch
+
+    from vstyle.capture.file import FileSource
+    from vstyle.config import StylizeConfig
+    from vstyle.stylizer import Stylizer
+
+    clip = make_clip(tmp_path / "in.mp4", frames=6, size=(256, 144), audio=None)
+    _, software = decode(clip)
+    with FileSource(clip, hwaccel="cuda", device_frames=True) as source:
+        if source.decoder != "nvdec":
+            pytest.skip("NVDEC does not open here")
+        images = [frame.image for frame in source]
+    assert all(isinstance(i, torch.Tensor) and i.is_cuda and i.shape == (144, 256, 3) for i in images)
+    with Stylizer(StylizeConfig(model=tiny_model, backend="torch", height=72)) as stylize:
+        assert stylize.backend.takes_frames
+        on_gpu = stylize.stylize_batch(images[:2])
+        on_host = stylize.stylize_batch([f.image for f in software[:2]])
+    for got, want in zip(on_gpu, on_host):
+        assert isinstance(got, np.ndarray) and got.shape == want.shape == (72, 128, 3)
+        assert _psnr(got, want) >= 30.0

@@ -94,6 +94,27 @@ def test_frames_path_scales_pads_and_rounds_like_the_host_path(tf_same_model: Pa
         np.testing.assert_array_equal(theirs, base[:50, :68])  # the default infer_frames: host route
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_frames_decoded_to_tensors_give_the_pixels_host_frames_give(
+    tf_same_model: Path, backend: str
+) -> None:
+    """Frames NVDEC leaves on the GPU reach the stylizer as torch tensors: scaled and padded where
+    they are, then stylized; here on the CPU, against the same frames as host arrays."""
+    rng = np.random.default_rng(2)
+    frames = [rng.integers(0, 256, (60, 92, 3), dtype=np.uint8) for _ in range(2)]  # → 46×30, padded
+    with Stylizer(StylizeConfig(model=tf_same_model, backend=backend, height=30, batch_size=2)) as stylize:
+        if backend == "torch":
+            stylize.backend.takes_frames = True  # what a CUDA device reports
+        from_host = stylize.stylize_batch(frames)
+        from_tensors = stylize.stylize_batch([torch.from_numpy(f) for f in frames])
+    for host, tensor in zip(from_host, from_tensors):
+        assert isinstance(tensor, np.ndarray) and tensor.shape == host.shape == (30, 46, 3)
+        np.testing.assert_array_equal(tensor, host)  # a 2× reduction: OpenCV and torch agree exactly
+    with Stylizer(StylizeConfig(model=tf_same_model, backend=backend)) as stylize:
+        with pytest.raises(ValueError, match="uint8 RGB tensor"):
+            stylize.stylize_batch([torch.zeros(8, 8, 3)])
+
+
 def test_int8_model_is_refused_with_the_way_out(tiny_int8: Path) -> None:
     with pytest.raises(ModelError, match="INT8 QDQ model.*FP32 export"):
         stylenet_from_onnx(tiny_int8)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import abc
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 class Backend(abc.ABC):
@@ -70,12 +73,16 @@ class Backend(abc.ABC):
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Stylize a batch (see the class docstring for shapes)."""
 
-    def infer_frames(self, frames: np.ndarray) -> np.ndarray:
-        """Stylize ``(N, H, W, 3)`` uint8 RGB frames into frames of the same shape.
+    def infer_frames(self, frames: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Stylize ``(N, H, W, 3)`` uint8 RGB frames into host frames of the same shape.
 
-        This default lays the frames out on the host and calls :meth:`infer`; backends with
-        :attr:`takes_frames` do the layout and rounding where the network runs.
+        ``frames`` is a host array, or a torch tensor (frames decoded on the GPU): backends with
+        :attr:`takes_frames` use it where it is, with no host copy, and do the layout and rounding
+        where the network runs. This default brings a tensor to the host, lays the frames out
+        there and calls :meth:`infer`.
         """
+        if not isinstance(frames, np.ndarray):
+            frames = frames.cpu().numpy()
         batch = frames.transpose(0, 3, 1, 2).astype(np.float32)
         return round_to_frames(self.infer(batch))
 

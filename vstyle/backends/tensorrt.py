@@ -188,18 +188,22 @@ class TensorRTBackend(Backend):
         batch = np.ascontiguousarray(batch, np.float32)
         return self._round_trip(batch, tuple(batch.shape), lambda x, _dtype: x, lambda y: y.float())
 
-    def infer_frames(self, frames: np.ndarray) -> np.ndarray:
-        """uint8 frames in and out: only uint8 pixels cross the bus, the layout and the cast to the
-        engine's input type run on the GPU (:func:`vstyle.gpu.frames_to_batch`), as does the rounding."""
+    def infer_frames(self, frames: np.ndarray | torch.Tensor) -> np.ndarray:
+        """uint8 frames in and out: only uint8 pixels cross the bus (inward not at all for frames
+        already on the GPU), the layout and the cast to the engine's input type run on the GPU
+        (:func:`vstyle.gpu.frames_to_batch`), as does the rounding."""
         from vstyle.gpu import batch_to_frames, frames_to_batch
 
         n, h, w, _ = frames.shape
-        return self._round_trip(np.ascontiguousarray(frames), (n, 3, h, w), frames_to_batch, batch_to_frames)
+        data = np.ascontiguousarray(frames) if isinstance(frames, np.ndarray) else frames
+        return self._round_trip(data, (n, 3, h, w), frames_to_batch, batch_to_frames)
 
-    def _round_trip(self, host: np.ndarray, shape: tuple[int, ...], prepare: Any, finish: Any) -> np.ndarray:
-        """Upload ``host`` through this thread's page-locked buffers, ``prepare(x, input_dtype)`` it
-        into the engine's ``shape`` input, run, ``finish`` the output and download it, all on the
-        thread's CUDA stream."""
+    def _round_trip(
+        self, data: np.ndarray | torch.Tensor, shape: tuple[int, ...], prepare: Any, finish: Any
+    ) -> np.ndarray:
+        """Bring ``data`` to the GPU (a host array through this thread's page-locked buffers, a
+        tensor as it is), ``prepare(x, input_dtype)`` it into the engine's ``shape`` input, run,
+        ``finish`` the output and download it, all on the thread's CUDA stream."""
         import torch
 
         from vstyle.gpu import HostStaging
@@ -213,7 +217,11 @@ class TensorRTBackend(Backend):
         def run() -> np.ndarray:
             ctx = engine.thread_context()
             with torch.cuda.stream(ctx.stream):
-                x = prepare(staging.upload(host, engine.device), engine.input.dtype)
+                if isinstance(data, np.ndarray):
+                    x = staging.upload(data, engine.device)
+                else:
+                    x = data.to(engine.device)
+                x = prepare(x, engine.input.dtype)
                 out = staging.download(finish(ctx.execute(x)))
             ctx.stream.synchronize()
             return out.copy()

@@ -168,33 +168,40 @@ class TorchBackend(Backend):
         batch = np.ascontiguousarray(batch, np.float32)
         return self._round_trip(batch, tuple(batch.shape), lambda x: x, lambda y: y.float())
 
-    def infer_frames(self, frames: np.ndarray) -> np.ndarray:
+    def infer_frames(self, frames: np.ndarray | torch.Tensor) -> np.ndarray:
         """Frames in and out as uint8; on CUDA the layout, cast and rounding run on the GPU and only
-        uint8 pixels cross the bus (through this thread's page-locked buffers)."""
+        uint8 pixels cross the bus (through this thread's page-locked buffers), inward not at all
+        for frames already on the GPU."""
         from vstyle.gpu import batch_to_frames, frames_to_batch
 
         n, h, w, _ = frames.shape
         return self._round_trip(
-            np.ascontiguousarray(frames),
+            np.ascontiguousarray(frames) if isinstance(frames, np.ndarray) else frames,
             (n, 3, h, w),
             lambda x: frames_to_batch(x, self._dtype, channels_last=True),
             batch_to_frames,
         )
 
-    def _round_trip(self, host: np.ndarray, shape: tuple[int, ...], prepare: Any, finish: Any) -> np.ndarray:
-        """``prepare`` ``host`` (on the device, after the upload through this thread's page-locked
-        buffers) into the network's ``shape`` input, run it, ``finish`` the output and bring it back."""
+    def _round_trip(
+        self, data: np.ndarray | torch.Tensor, shape: tuple[int, ...], prepare: Any, finish: Any
+    ) -> np.ndarray:
+        """``prepare`` ``data`` (on the device: a host array after the upload through this thread's
+        page-locked buffers, a tensor where it is) into the network's ``shape`` input, run it,
+        ``finish`` the output and bring it back."""
         if self._net is None:
             raise RuntimeError("backend is not loaded; use it as a context manager")
         import torch
 
         state = self._state()
+        on_host = isinstance(data, np.ndarray)
         if self._device.type != "cuda":
             with torch.inference_mode():
-                return finish(self._net(prepare(torch.from_numpy(host)))).numpy()
+                x = torch.from_numpy(data) if on_host else data.cpu()
+                return finish(self._net(prepare(x))).numpy()
         try:
             with torch.cuda.stream(state.stream), torch.inference_mode():
-                x = prepare(state.staging.upload(host, self._device))
+                x = state.staging.upload(data, self._device) if on_host else data.to(self._device)
+                x = prepare(x)
                 out = state.staging.download(finish(self.forward(x, state)))
             state.stream.synchronize()
         except torch.cuda.OutOfMemoryError as exc:

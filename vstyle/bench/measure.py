@@ -244,7 +244,12 @@ def file_run(
     On a GPU backend the file is decoded on NVDEC and encoded on NVENC where the GPU has them (as
     ``vstyle render --hwaccel auto``); the row's ``decoder`` and ``encoder`` say what ran.
     """
-    from vstyle.hwvideo import NVENC_FOR, hwaccel_for_backend, nvenc_unavailable_reason
+    from vstyle.hwvideo import (
+        NVENC_FOR,
+        device_frames_for_backend,
+        hwaccel_for_backend,
+        nvenc_unavailable_reason,
+    )
 
     hwaccel = hwaccel_for_backend("auto", backend)
     decoder: list[str] = []
@@ -264,7 +269,9 @@ def file_run(
             out,
             stylize=stylize,
             max_frames=warmup + runs,
-            source_options={"hwaccel": hwaccel} if hwaccel else None,
+            source_options=(
+                {"hwaccel": hwaccel, "device_frames": device_frames_for_backend(backend)} if hwaccel else None
+            ),
             sink_options={"overwrite": True, **({"hwaccel": hwaccel} if hwaccel else {})},
             on_start=on_start,
             on_frame=clock.on_frame,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
@@ -18,6 +19,9 @@ from vstyle.capture.base import Source, SourceInfo
 from vstyle.errors import ConfigError, SourceError
 from vstyle.frames import Frame
 from vstyle.hwvideo import open_input
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +91,15 @@ class Orientation:
             return cv2.flip(image, 1)
         return image
 
+    def apply_tensor(self, image: torch.Tensor) -> torch.Tensor:
+        """:meth:`apply` for an ``H×W×C`` torch tensor (a frame on the GPU); contiguous result."""
+        if self.transpose:
+            image = image.transpose(0, 1)
+        dims = [d for d, flip in ((0, self.flip_rows), (1, self.flip_cols)) if flip]
+        if dims:
+            image = image.flip(dims)
+        return image.contiguous()
+
 
 class FileSource(Source):
     """Decode a video file (any container and codec FFmpeg reads) into upright 8-bit RGB frames.
@@ -107,6 +120,11 @@ class FileSource(Source):
         hwaccel: ``"cuda"`` to decode on the GPU's NVDEC engine (frames are still delivered as host
             RGB); where it cannot open, a warning says why and decoding runs on the CPU.
             :attr:`decoder` tells which one ran.
+        device_frames: with ``hwaccel="cuda"``, leave NVDEC's frames in GPU memory and deliver
+            them as ``(H, W, 3)`` uint8 RGB CUDA tensors (torch; converted on the GPU by
+            :func:`vstyle.hwvideo.device_rgb`), for a GPU backend to take with no host copy.
+            Frames NVDEC cannot keep as 8-bit NV12 (10-bit, 4:4:4), and every frame where
+            decoding fell back to the CPU, still come as host arrays.
 
     Example:
         >>> with FileSource("clip.mp4") as source:  # doctest: +SKIP
@@ -114,12 +132,17 @@ class FileSource(Source):
         ...         print(frame.index, frame.time, frame.image.shape)
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, hwaccel: str | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, hwaccel: str | None = None, device_frames: bool = False
+    ) -> None:
         super().__init__()
         if hwaccel not in (None, "cuda"):
             raise ConfigError(f"hwaccel must be None (software) or 'cuda' (NVDEC). Got {hwaccel!r}")
+        if device_frames and hwaccel != "cuda":
+            raise ConfigError("device_frames keeps NVDEC's frames on the GPU: it needs hwaccel='cuda'")
         self.path = Path(path)
         self.hwaccel = hwaccel
+        self.device_frames = device_frames
         #: ``"nvdec"`` or ``"software"`` once open.
         self.decoder: str | None = None
         self._container: av.container.InputContainer | None = None
@@ -147,7 +170,7 @@ class FileSource(Source):
                 "ImageSequenceSource (or pass the folder as the input)"
             )
         try:
-            container, self.decoder = open_input(path, self.hwaccel)
+            container, self.decoder = open_input(path, self.hwaccel, keep_on_gpu=self.device_frames)
         except av.FFmpegError as error:
             raise SourceError(
                 f"cannot read {path} as a video: FFmpeg says {_ffmpeg_reason(error)!r}; expected a media "
@@ -270,8 +293,11 @@ class FileSource(Source):
                 announced,
             )
 
-    def _to_rgb(self, video_frame: av.VideoFrame, info: SourceInfo) -> np.ndarray:
+    def _to_rgb(self, video_frame: av.VideoFrame, info: SourceInfo) -> np.ndarray | torch.Tensor:
         width, height = self._orientation.size(info.width, info.height)  # decoded (pre-rotation) size
+        sw_format = video_frame.sw_format  # set only for a frame in GPU memory
+        if sw_format is not None and sw_format.name == "nv12":
+            return self._device_rgb(video_frame, width, height)
         if video_frame.width != width or video_frame.height != height:
             # a mid-stream resolution change: keep one size for the whole source
             logger.debug(
@@ -287,6 +313,21 @@ class FileSource(Source):
             image = video_frame.to_ndarray(format="rgb24")
         # rows of odd widths keep FFmpeg's padding; consumers (tensors, encoders) want packed rows
         return np.ascontiguousarray(self._orientation.apply(image))
+
+    def _device_rgb(self, video_frame: av.VideoFrame, width: int, height: int) -> torch.Tensor:
+        """An NVDEC frame as an upright RGB CUDA tensor, complete before it leaves this thread."""
+        import torch
+
+        from vstyle.gpu import fit_frames
+        from vstyle.hwvideo import device_rgb
+
+        image = device_rgb(video_frame)
+        if image.shape[:2] != (height, width):  # a mid-stream resolution change, as on the host
+            image = fit_frames(image[None], width, height, 0, 0)[0]
+        image = self._orientation.apply_tensor(image)
+        # The consumer runs on another thread and stream: finish the conversion here.
+        torch.cuda.current_stream(image.device).synchronize()
+        return image
 
     def _decode_frames(self) -> Iterator[av.VideoFrame]:
         """Decoded frames in presentation order, skipping (and counting) packets that fail."""
