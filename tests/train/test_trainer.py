@@ -191,6 +191,28 @@ def test_a_recipe_teacher_is_trained_first_then_distilled_into_itself(
         Trainer(second, tmp_path / "third", threads=1, photos_dir=photo_folder).run()
 
 
+def test_init_starts_from_a_recipes_network_and_keeps_the_teacher(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vstyle.train.recipes as recipes_module
+
+    first = _config(tiny_model, steps=2)
+    table = {"stage-one": first, **recipes_module.recipes()}
+    monkeypatch.setattr(recipes_module, "recipes", lambda: table)
+    second = _config(tiny_model, steps=2, lr=1e-9, init="recipe:stage-one")
+    trainer = Trainer(second, tmp_path / "stage-two", threads=1, photos_dir=photo_folder)
+    result = trainer.run()
+    summary = json.loads((tmp_path / "stage-two" / "train.json").read_text())
+    assert summary["teacher_run"]["recipe"] == "stage-one"
+    before, after = _weights(tmp_path / "stage-one" / "model.pt"), _weights(result.checkpoint)
+    assert all(torch.allclose(before[k], after[k], atol=1e-5) for k in before), "started from stage one"
+    assert trainer._teacher is not None and trainer._teacher.onnx == tiny_model, "the teacher stays"
+    with pytest.raises(ConfigError, match="recipe:NAME"):
+        _config(tiny_model, init="stage-one")
+    with pytest.raises(ConfigError, match="no warm_start"):
+        _config(Path("recipe:stage-one"), init="recipe:stage-one")
+
+
 def test_distillation_can_match_the_teachers_texture_statistics(
     tiny_model: Path, photo_folder: Path, tmp_path: Path, shared_data: Path
 ) -> None:

@@ -156,6 +156,10 @@ def bundle(
 
         # The teacher the training used: a bundled student of the same name must not stand in.
         teacher = str(teacher_source(teacher))
+        if config.init_recipe is not None:
+            from vstyle.train.recipes import get_recipe
+
+            first = get_recipe(config.init_recipe)
     source = first or config
     painting = Path(source.style_image).stem if source.style_image else None
     style_image = painting or _painting_of(source.teacher)
@@ -178,7 +182,12 @@ def bundle(
         f"real-motion pairs from clips {clips} (frames {config.clip_skip}+, the first frames kept for "
         f"evaluation); synthetic motion on every photo"
     )
-    if first is not None and first.teacher is not None:
+    if first is not None and config.init_recipe is not None:
+        what = (
+            f"distilled from the {config.teacher} teacher without the temporal loss (`{config.init_recipe}`), "
+            "then, from that network, from the same teacher with the temporal loss"
+        )
+    elif first is not None and first.teacher is not None:
         what = (
             f"distilled from the {first.teacher} teacher without the temporal loss (`{config.teacher_recipe}`), "
             "then distilled into itself with the temporal loss"

@@ -89,6 +89,11 @@ class TrainConfig:
         style_size: the style image is resized to this short side.
         warm_start: start the student from the teacher's weights: an imported teacher's into a
             ``quality`` student, or a ``recipe:`` teacher's checkpoint (same architecture).
+        init: ``"recipe:NAME"``: start the student from that recipe's network (same architecture,
+            trained first in the sibling run folder ``NAME`` when it is not there yet) while it keeps
+            learning from ``teacher``: a second stage that adds the temporal loss without giving up
+            the original teacher as its target (``warm_start`` with a ``recipe:`` teacher instead
+            learns from the first stage's outputs).
         teacher_on_crops: run the teacher on each training crop (one extra teacher call per step)
             instead of once on the whole photo. Instance norm makes a teacher's output depend on the
             whole picture, so a whole-photo target is not a function of the crop the student sees:
@@ -122,6 +127,7 @@ class TrainConfig:
     max_photos: int | None = None
     style_size: int = 256
     warm_start: bool = False
+    init: str | None = None
     temporal_warmup: float = 0.2
     stabilize_from: float = 1.0
     stabilize_boost: float = 1.0
@@ -175,6 +181,16 @@ class TrainConfig:
             raise ConfigError("warm_start needs arch 'quality' and a teacher, or a recipe: teacher")
         if self.teacher_recipe == "":
             raise ConfigError("a recipe: teacher needs a recipe name, e.g. recipe:starry_night-painting")
+        if self.init is not None:
+            if not self.init.startswith(RECIPE_TEACHER) or not self.init_recipe:
+                raise ConfigError(
+                    f"init must be 'recipe:NAME' (a recipe's trained network). Got {self.init!r}"
+                )
+            if self.warm_start or self.teacher_recipe is not None or self.teacher is None:
+                raise ConfigError(
+                    "init starts a distilled student from another recipe's network: give a teacher "
+                    "that is not a recipe: one, and no warm_start"
+                )
         if self.style_image is not None and self.weights.style == 0:
             raise ConfigError("training from a style image needs a style weight > 0")
 
@@ -184,6 +200,18 @@ class TrainConfig:
         if self.teacher is not None and self.teacher.startswith(RECIPE_TEACHER):
             return self.teacher[len(RECIPE_TEACHER) :]
         return None
+
+    @property
+    def init_recipe(self) -> str | None:
+        """The recipe whose network the student starts from (``init="recipe:NAME"``), else ``None``."""
+        if self.init is not None and self.init.startswith(RECIPE_TEACHER):
+            return self.init[len(RECIPE_TEACHER) :]
+        return None
+
+    @property
+    def first_stage(self) -> str | None:
+        """The recipe trained first: the ``recipe:`` teacher's or the ``init`` recipe."""
+        return self.teacher_recipe or self.init_recipe
 
     @property
     def mode(self) -> str:

@@ -219,10 +219,11 @@ class Trainer:
         return {"model": checkpoint.model, "meta": checkpoint.meta}
 
     def _teacher_stage(self, progress: Callable[[int, int, dict[str, float]], None] | None) -> None:
-        """Resolve a ``recipe:`` teacher: train that recipe first in the sibling folder if needed."""
+        """Resolve a ``recipe:`` teacher or ``init``: train that recipe first in the sibling folder
+        if needed."""
         from vstyle.train.recipes import get_recipe
 
-        name = self.config.teacher_recipe
+        name = self.config.first_stage
         if name is None:
             return
         recipe = get_recipe(name)
@@ -248,7 +249,9 @@ class Trainer:
             "steps": done["steps"],
             "seconds": done["seconds"],
         }
-        self._teacher_spec, self._init = str(onnx), run_dir / "model.pt"
+        if self.config.teacher_recipe is not None:
+            self._teacher_spec = str(onnx)
+        self._init = run_dir / "model.pt"
 
     def _setup(self) -> None:
         c = self.config
@@ -295,11 +298,11 @@ class Trainer:
         c = self.config
         torch.manual_seed(c.seed)
         model = StyleNet(get_arch(c.arch))
-        if c.warm_start and self._init is not None:
+        if (c.warm_start or c.init_recipe) and self._init is not None:
             model = load_checkpoint(self._init).model
             if model.spec.name != c.arch:
                 raise ConfigError(
-                    f"warm_start from {self._init} needs a {c.arch} network; it holds {model.spec.name}"
+                    f"starting from {self._init} needs a {c.arch} network; it holds {model.spec.name}"
                 )
         elif c.warm_start:
             from vstyle.models.teacher import load_teacher
