@@ -296,3 +296,16 @@ def test_fit_frames_scales_and_pads_like_opencv(size: tuple[int, int], exact: bo
         np.testing.assert_array_equal(mine, theirs)
     else:  # fractional downscaling: the averaging windows are cut differently
         assert _psnr(mine, theirs) >= 35.0
+
+
+def test_stabilizer_refuses_frames_left_on_the_gpu(tmp_path: Path, tiny_model: Path) -> None:
+    from vstyle.config import StylizeConfig
+
+    clip = make_clip(tmp_path / "in.mp4", frames=4, size=(96, 64), audio=None)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(ConfigError, match="stabilizer reads the input frames on the host"):
+        render(
+            clip, out, stylize=StylizeConfig(model=tiny_model, stabilize=0.6),
+            source_options={"hwaccel": "cuda", "device_frames": True},
+        )  # fmt: skip
+    assert not out.exists() and list(tmp_path.iterdir()) == [clip]

@@ -15,7 +15,9 @@ class Frame:
 
     Attributes:
         image: ``H×W×3`` ``uint8`` RGB pixels. Colour order is fixed to RGB at capture; tensors and
-            normalisation live only inside the stylizer and backends.
+            normalisation live only inside the stylizer and backends. The one exception: a
+            :class:`~vstyle.capture.FileSource` with ``device_frames`` delivers a torch CUDA tensor
+            of that shape (frames NVDEC left on the GPU), which only the stylizer reads.
         index: position in the source, counting from 0 (dropped live frames leave gaps).
         pts: presentation timestamp in ``time_base`` units, or ``None`` when the source has none.
         time_base: seconds per ``pts`` unit, or ``None``.

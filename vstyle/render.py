@@ -12,6 +12,7 @@ from typing import Any
 from vstyle.capture import open_source
 from vstyle.capture.base import Source
 from vstyle.config import PipelineConfig, StylizeConfig
+from vstyle.errors import ConfigError
 from vstyle.frames import Frame
 from vstyle.metrics import Metrics
 from vstyle.pipeline import Pipeline
@@ -36,6 +37,11 @@ def run(
     Resources are released in reverse order even after a half-finished setup. The sink commits its
     output on success or Ctrl-C and discards it on any error, so no half-written file is left.
     """
+    if stylize.stabilize > 0 and getattr(source, "device_frames", False):
+        raise ConfigError(
+            "the stabilizer reads the input frames on the host: decode without device_frames "
+            "(vstyle render --stabilize does so by itself)"
+        )
     with ExitStack() as stack:
         stack.enter_context(source)
         info = source.info
