@@ -21,7 +21,9 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
         assert fast.arch == "fast" and fast.first_stage == f"{style}-fast-plain"
         # From the first stage's network: distilled into itself, or held to the teacher.
         assert fast.warm_start or (fast.init_recipe and fast.teacher == style)
-    assert table["scream-tiny"].arch == "tiny" and not table["scream-tiny"].teacher_on_crops
+    tiny, plain = table["scream-tiny"], table["scream-tiny-plain"]
+    assert tiny.arch == plain.arch == "tiny" and plain.teacher == "scream" and plain.weights.feature > 0
+    assert tiny.teacher_recipe == "scream-tiny-plain" and tiny.warm_start
     for name in PAINTINGS:
         first, shipped = table[f"{name}-painting"], table[f"{name}-fast"]
         assert first.mode == "style" and first.arch == "fast" and first.weights.style > 0
@@ -29,7 +31,7 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
         assert shipped.teacher_recipe == f"{name}-painting" and shipped.warm_start
         assert shipped.arch == first.arch and shipped.mode == "distill"
     for name, config in table.items():
-        if name.endswith("-fast-plain"):  # a first stage: its second stage adds the temporal loss
+        if name.endswith("-plain"):  # a first stage: its second stage adds the temporal loss
             continue
         assert config.weights.temporal > 0, f"{name} must train for temporal consistency"
 
