@@ -165,14 +165,19 @@ def test_temporal_weight_ramps_up_then_is_boosted_for_the_stabilizing_phase(tmp_
         TrainConfig(teacher="scream", stabilize_boost=0.0)
 
 
+def _with_stage_one(teacher: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, TrainConfig]:
+    """The recipe table with a 2-step ``stage-one`` recipe added (edit the returned table to change it)."""
+    import vstyle.train.recipes as recipes_module
+
+    table = {"stage-one": _config(teacher, steps=2), **recipes_module.recipes()}
+    monkeypatch.setattr(recipes_module, "recipes", lambda: table)
+    return table
+
+
 def test_a_recipe_teacher_is_trained_first_then_distilled_into_itself(
     tiny_model: Path, photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vstyle.train.recipes as recipes_module
-
-    first = _config(tiny_model, steps=2)
-    table = {"stage-one": first, **recipes_module.recipes()}
-    monkeypatch.setattr(recipes_module, "recipes", lambda: table)
+    table = _with_stage_one(tiny_model, monkeypatch)
     second = _config(Path("recipe:stage-one"), steps=2, lr=1e-9, warm_start=True)
     trainer = Trainer(second, tmp_path / "stage-two", threads=1, photos_dir=photo_folder)
     result = trainer.run()
@@ -194,11 +199,7 @@ def test_a_recipe_teacher_is_trained_first_then_distilled_into_itself(
 def test_init_starts_from_a_recipes_network_and_keeps_the_teacher(
     tiny_model: Path, photo_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vstyle.train.recipes as recipes_module
-
-    first = _config(tiny_model, steps=2)
-    table = {"stage-one": first, **recipes_module.recipes()}
-    monkeypatch.setattr(recipes_module, "recipes", lambda: table)
+    _with_stage_one(tiny_model, monkeypatch)
     second = _config(tiny_model, steps=2, lr=1e-9, init="recipe:stage-one")
     trainer = Trainer(second, tmp_path / "stage-two", threads=1, photos_dir=photo_folder)
     result = trainer.run()
