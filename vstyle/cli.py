@@ -150,7 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--recipe", help="a bundled model's recipe, e.g. scream-tiny (reproduces it)")
     what.add_argument("--teacher", help="distil this teacher: a style name, teacher folder or .onnx")
     what.add_argument("--style-image", help="train from this painting with the perceptual loss")
-    p.add_argument("--arch", help="student architecture: quality, fast or tiny (default fast)")
+    p.add_argument("--arch", help="student architecture: quality, quality-aa, fast or tiny (default fast)")
+    p.add_argument(
+        "--teacher-grid",
+        type=_positive,
+        help="learn the mean of the teacher's outputs over N×N grid offsets (4 for imported teachers; "
+        "default 1, the teacher's own output)",
+    )
     p.add_argument("--steps", type=_positive, help="optimizer steps")
     p.add_argument("--batch", type=_positive, help="frame pairs per step")
     p.add_argument("--crop", type=_positive, help="training crop size, pixels")
@@ -402,6 +408,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "max_photos",
             "clips",
             "real_fraction",
+            "teacher_grid",
         )
         if getattr(args, k) is not None
     }
@@ -494,7 +501,7 @@ def _bench_parser(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         default=[],
         metavar="MODEL",
-        help="architectures (quality, fast, tiny: random weights) or .onnx/.pt/teacher paths",
+        help="architectures (quality, quality-aa, fast, tiny: random weights) or .onnx/.pt/teacher paths",
     )
     p.add_argument(
         "--styles",

@@ -74,7 +74,7 @@ def _compare(model, path: Path, x: np.ndarray) -> tuple[float, float]:
     return float(np.abs(out - ref).max()), 10 * np.log10(255.0**2 / max(mse, 1e-12))
 
 
-@pytest.mark.parametrize("name", ["quality", "fast", "tiny"])
+@pytest.mark.parametrize("name", ["quality", "quality-aa", "fast", "tiny"])
 def test_onnx_runtime_matches_pytorch_at_several_sizes(exported, name: str) -> None:
     model, path = exported(name)
     rng = np.random.default_rng(0)
@@ -103,7 +103,7 @@ def test_teacher_onnx_is_exact_at_odd_sizes(scream_onnx, size: tuple[int, int]) 
     assert max_diff < 0.5 and psnr > 50
 
 
-@pytest.mark.parametrize("name", ["quality", "fast", "tiny"])
+@pytest.mark.parametrize("name", ["quality", "quality-aa", "fast", "tiny"])
 def test_graph_uses_only_tensorrt_ops_with_dynamic_named_dims(exported, name: str) -> None:
     _, path = exported(name)
     model = onnx.load(str(path))

@@ -87,3 +87,22 @@ def test_custom_spec_without_down_stages_builds_and_runs() -> None:
     with torch.no_grad():
         y = StyleNet(spec)(torch.rand(1, 3, 6, 8) * 255)
     assert y.shape == (1, 3, 6, 8)
+
+
+def test_antialiased_downsampling_follows_a_one_pixel_move_more_closely() -> None:
+    """The same weights with the binomial pre-filter: the output for a picture moved by one pixel
+    is nearer the moved output (``ArchSpec.antialias``); the filter is fixed and not checkpointed."""
+    torch.manual_seed(0)
+    plain = StyleNet(ARCHITECTURES["quality"]).eval()
+    smooth = StyleNet(ARCHITECTURES["quality-aa"]).eval()
+    assert set(smooth.state_dict()) == set(plain.state_dict())
+    smooth.load_state_dict(plain.state_dict())
+    coarse = torch.rand(1, 3, 12, 16) * 255
+    picture = F.interpolate(coarse, size=(96, 128), mode="bicubic", align_corners=False).clamp(0, 255)
+
+    def move_error(net: StyleNet) -> float:
+        with torch.no_grad():
+            a, b = net(picture[..., :, :124]), net(picture[..., :, 1:125])
+        return float((a[..., 8:-8, 9:-8] - b[..., 8:-8, 8:-9]).pow(2).mean())
+
+    assert move_error(smooth) < 0.85 * move_error(plain), (move_error(smooth), move_error(plain))

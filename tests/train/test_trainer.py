@@ -17,7 +17,8 @@ from vstyle.models.checkpoint import load_checkpoint  # noqa: E402
 from vstyle.models.metadata import read_sidecar  # noqa: E402
 from vstyle.train.config import LossWeights, TrainConfig  # noqa: E402
 from vstyle.train.photos import is_heldout, split_photos  # noqa: E402
-from vstyle.train.trainer import Trainer, teacher_source, temporal_factor  # noqa: E402
+from vstyle.evaluate.similarity import psnr  # noqa: E402
+from vstyle.train.trainer import Teacher, Trainer, teacher_source, temporal_factor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +236,36 @@ def test_distillation_feature_term_is_a_bounded_perceptual_distance(
     assert all(0.0 < row["feature"] <= 4.0 for row in history)
 
 
+def test_teacher_grid_mean_follows_the_picture_when_the_teacher_does_not(
+    teacher_model: Path, shared_data: Path
+) -> None:
+    """The grid mean is the same mean whichever residue the picture's origin has, so moving the
+    picture by one pixel moves it along, while the teacher itself draws other strokes."""
+    from vstyle.evaluate.inputs import heldout_photos
+
+    teacher = Teacher(str(teacher_model))
+    image = read_rgb(heldout_photos(1)[0])[:100, :120]
+    assert np.array_equal(teacher.grid_mean(image, 1), teacher(image).astype(np.float32))
+    moved = np.ascontiguousarray(image[1:, 1:])
+    inner = np.s_[10:-10, 10:-10]
+    mean, mean_moved = (np.round(teacher.grid_mean(x, 4)).astype(np.uint8) for x in (image, moved))
+    assert mean.shape == image.shape and mean_moved.shape == moved.shape
+    own = psnr(teacher(image)[1:, 1:][inner], teacher(moved)[inner])
+    grid = psnr(mean[1:, 1:][inner], mean_moved[inner])
+    assert grid > own + 6.0, (grid, own)
+    # still the teacher's picture, not a blur of it
+    assert psnr(mean[inner], teacher(image)[inner]) > 20.0
+
+
+def test_grid_mean_targets_train(teacher_model: Path, photo_folder: Path, tmp_path: Path) -> None:
+    config = _config(teacher_model, steps=2, teacher_grid=2)
+    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
+    history = json.loads((tmp_path / "run" / "losses.json").read_text())
+    assert len(history) == 2 and all(row["pixel"] > 0 for row in history)
+    with pytest.raises(ConfigError, match="teacher_grid"):
+        _config(teacher_model, teacher_grid=0)
+
+
 def test_a_teacher_name_means_the_shared_teacher_not_the_bundled_student(shared_data: Path) -> None:
     """``scream`` is also a bundled (student) style; as a teacher it must be the original network."""
     assert teacher_source("scream") == shared_data / "teachers" / "scream"
@@ -289,7 +320,7 @@ def test_cli_train_runs_and_resumes(
     args = [
         "train", "--teacher", str(tiny_model), "--arch", "tiny", "--batch", "1", "--crop", "48",
         "--photo-size", "72", "--photos", str(photo_folder), "--out", str(tmp_path / "run"), "--no-progress",
-        "--threads", "1", "--real-fraction", "0",
+        "--threads", "1", "--real-fraction", "0", "--teacher-grid", "2",
     ]  # fmt: skip
     assert main([*args, "--steps", "2"]) == 0
     assert "trained 2 steps" in capsys.readouterr().out
@@ -297,6 +328,7 @@ def test_cli_train_runs_and_resumes(
     assert main([*args, "--steps", "3"]) == 0
     meta = load_checkpoint(tmp_path / "run" / "checkpoint.pt").meta
     assert meta["step"] == 3 and len(meta["history"]) == 3
+    assert meta["config"]["teacher_grid"] == 2
 
 
 def test_bundle_installs_model_with_card(

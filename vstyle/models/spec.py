@@ -54,6 +54,11 @@ class ArchSpec:
         unshuffle: pixel-unshuffle factor at the input (and pixel-shuffle at the output); 1 is none.
         head: output head: ``tanh`` is ``tanh(x)·150 + 127.5`` (Engstrom), ``sigmoid`` is
             ``sigmoid(x)·255``; both are clamped to [0, 255] in the graph.
+        antialias: low-pass every stride-2 conv's input with a fixed 3×3 binomial filter (the
+            anti-aliased downsampling of Zhang, "Making Convolutional Networks Shift-Invariant
+            Again", 2019). A stride-2 conv samples its input on a grid that a one-pixel move of the
+            picture shifts by half a step, so strokes land elsewhere and the video flickers; blurred
+            first, its features move with the picture instead.
     """
 
     name: str
@@ -73,6 +78,7 @@ class ArchSpec:
     norm_eps: float = 1e-5
     unshuffle: int = 1
     head: Head = "tanh"
+    antialias: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down_channels", tuple(int(c) for c in self.down_channels))
@@ -166,6 +172,10 @@ ENGSTROM = ArchSpec(
 #: Johnson layout with the known fixes: reflection padding, nearest-upsample + conv (no checkerboard).
 QUALITY = ArchSpec(name="quality")
 
+#: ``quality`` with anti-aliased stride-2 convs, for teachers whose strokes follow the sampling grid
+#: (wave): its features move with the picture, so stability costs less of the teacher's texture.
+QUALITY_AA = ArchSpec(name="quality-aa", antialias=True)
+
 #: CPU student: pixel-unshuffle ×2, residual blocks depthwise at 1/8 resolution, ``quality``'s decoder
 #: widths at half resolution. Measured 7–8× faster than ``quality`` (~90–100 ms at 640×360 on 2 cores);
 #: see benchmarks/ARCHITECTURES.md.
@@ -200,7 +210,7 @@ TINY = ArchSpec(
 )
 
 #: Named layouts; checkpoints and exported models refer to these names.
-ARCHITECTURES: dict[str, ArchSpec] = {s.name: s for s in (QUALITY, FAST, TINY, ENGSTROM)}
+ARCHITECTURES: dict[str, ArchSpec] = {s.name: s for s in (QUALITY, QUALITY_AA, FAST, TINY, ENGSTROM)}
 
 
 def get_arch(name: str) -> ArchSpec:

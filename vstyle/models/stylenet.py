@@ -95,15 +95,25 @@ class ConvLayer(nn.Module):
         eps: float = 1e-5,
         groups: int = 1,
         bias: bool | None = None,
+        antialias: bool = False,
     ) -> None:
         super().__init__()
         self.kernel, self.stride, self.padding = kernel, stride, padding
+        # Fixed [1, 2, 1]² / 16 low-pass before a strided conv (ArchSpec.antialias); not persistent,
+        # so checkpoints do not carry it.
+        blur = None
+        if antialias and stride > 1:
+            taps = torch.tensor([1.0, 2.0, 1.0])
+            blur = (torch.outer(taps, taps) / 16.0).expand(in_channels, 1, 3, 3).contiguous()
+        self.register_buffer("blur", blur, persistent=False)
         bias = not norm if bias is None else bias  # a bias before instance norm cancels out
         self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, groups=groups, bias=bias)
         self.norm = nn.InstanceNorm2d(out_channels, eps=eps, affine=True) if norm else None
         self.relu = relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.blur is not None:
+            x = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), self.blur, groups=self.blur.shape[0])
         if self.kernel > 1:
             if self.padding == "tf_same":
                 x = tf_same_pad(x, self.kernel, self.stride)
@@ -235,7 +245,15 @@ class StyleNet(nn.Module):
         self.stem = ConvLayer(3 * u * u, spec.stem_channels, spec.stem_kernel, padding=pad, eps=eps)
         chans = [spec.stem_channels, *spec.down_channels]
         self.down = nn.ModuleList(
-            ConvLayer(chans[i], chans[i + 1], spec.down_kernel, stride=2, padding=pad, eps=eps)
+            ConvLayer(
+                chans[i],
+                chans[i + 1],
+                spec.down_kernel,
+                stride=2,
+                padding=pad,
+                eps=eps,
+                antialias=spec.antialias,
+            )
             for i in range(len(spec.down_channels))
         )
         self.res = nn.ModuleList(

@@ -61,6 +61,9 @@ class LossWeights:
                 raise ConfigError(f"loss weight {f.name} must be >= 0, got {getattr(self, f.name)}")
 
 
+#: Layouts a teacher's weights can be copied into (:mod:`vstyle.train.warmstart`).
+WARM_ARCHS: tuple[str, ...] = ("quality", "quality-aa")
+
 #: Prefix of a teacher that is another recipe's model.
 RECIPE_TEACHER = "recipe:"
 
@@ -70,7 +73,7 @@ class TrainConfig:
     """One training recipe.
 
     Attributes:
-        arch: student architecture (``quality``, ``fast``, ``tiny``).
+        arch: student architecture (``quality``, ``quality-aa``, ``fast``, ``tiny``).
         teacher: distil from this teacher (style name in the shared data, teacher folder or .onnx), or
             ``"recipe:NAME"``: the model of another recipe, trained first in the sibling run folder
             ``NAME`` when it is not there yet (a two-stage recipe stays one command).
@@ -98,6 +101,14 @@ class TrainConfig:
             instead of once on the whole photo. Instance norm makes a teacher's output depend on the
             whole picture, so a whole-photo target is not a function of the crop the student sees:
             the student then regresses to a blurred mean. False only for runs made before this.
+        teacher_grid: the teacher's target is the mean of its outputs with its sampling grid moved
+            to every offset in ``range(teacher_grid)²`` (the picture moved, the output moved back).
+            A teacher with stride-2 layers draws other strokes when its input moves by a pixel (the
+            wave teacher moved by 2 px is 21 dB from itself); this mean is the part of its picture
+            that a student stable under motion can reproduce, so the pixel and temporal terms no
+            longer pull against each other. 4 covers the two stride-2 layers of the imported
+            teachers; 1 (the default) is the teacher's own output. Costs ``teacher_grid²`` teacher
+            calls per target.
         temporal_warmup: the temporal weight ramps up linearly over this share of the steps (from a
             random start, a full-weight temporal loss would first flatten the output, a poor minimum).
         stabilize_from: from this share of the steps on, the temporal weight is multiplied by
@@ -132,6 +143,7 @@ class TrainConfig:
     stabilize_from: float = 1.0
     stabilize_boost: float = 1.0
     teacher_on_crops: bool = True
+    teacher_grid: int = 1
     weights: LossWeights = field(default_factory=LossWeights)
     motion: MotionConfig = field(default_factory=MotionConfig)
     checkpoint_every: int = 100
@@ -144,7 +156,7 @@ class TrainConfig:
         if isinstance(self.motion, dict):
             object.__setattr__(self, "motion", MotionConfig(**self.motion))
         if self.arch not in ARCHITECTURES or self.arch == "engstrom":
-            raise ConfigError(f"arch must be one of quality, fast, tiny; got {self.arch!r}")
+            raise ConfigError(f"arch must be one of quality, quality-aa, fast, tiny; got {self.arch!r}")
         if (self.teacher is None) == (self.style_image is None):
             raise ConfigError("give exactly one of a teacher (distillation) or a style image (perceptual)")
         for name in (
@@ -153,6 +165,7 @@ class TrainConfig:
             "crop",
             "photo_size",
             "style_size",
+            "teacher_grid",
             "checkpoint_every",
             "sample_every",
         ):
@@ -176,9 +189,11 @@ class TrainConfig:
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.warm_start and not (
-            self.teacher_recipe is not None or (self.arch == "quality" and self.teacher is not None)
+            self.teacher_recipe is not None or (self.arch in WARM_ARCHS and self.teacher is not None)
         ):
-            raise ConfigError("warm_start needs arch 'quality' and a teacher, or a recipe: teacher")
+            raise ConfigError(
+                f"warm_start needs arch {' or '.join(WARM_ARCHS)} and a teacher, or a recipe: teacher"
+            )
         if self.teacher_recipe == "":
             raise ConfigError("a recipe: teacher needs a recipe name, e.g. recipe:starry_night-painting")
         if self.init is not None:

@@ -23,7 +23,10 @@ PAINTINGS: dict[str, str] = {
 
 #: Temporal weight of a ``quality`` student where the default 5 is not its best trade (none yet).
 #: wave at 5: 2.32/0.98/0.49, 20.0 dB (under the 22 dB target); at 2: 3.05/1.40/0.71 and still only
-#: 20.6 dB, so a lighter weight breaks the flicker bound long before it reaches 22 dB.
+#: 20.6 dB, so a lighter weight breaks the flicker bound long before it reaches 22 dB. Two other
+#: wave students landed on the same trade (RESULTS.md): the anti-aliased layout (``quality-aa``;
+#: at 5: 1.72/0.96/0.43, 19.9 dB; at 1: 2.80/1.50/0.68, 20.3 dB), and the teacher's grid mean as
+#: the target (``teacher_grid=4``, at 5, stopped at step 200: fox 2.61, 19.9 dB).
 QUALITY_TEMPORAL: dict[str, float] = {}
 
 #: First-stage steps of a fast student where the default 1000 were too few. udnie: 1000 steps then
@@ -47,7 +50,9 @@ FAST_STAGE_TWO: dict[str, tuple[int, float]] = {
 #: udnie-fast's self-distilled second stage (300 at 5, feature term on) was 19.8 dB with fox 3.25:
 #: just under the fidelity bar and over the flicker bound at once. Not wave: held to its teacher
 #: (30× the input's flicker on fox) the second stage kept fox at 5.57 (19.2 dB), against 3.25
-#: (19.0 dB) distilled into itself; neither meets the targets (RESULTS.md).
+#: (19.0 dB) distilled into itself; neither meets the targets (RESULTS.md). Held to the teacher's
+#: grid mean instead (``teacher_grid=4``, 600 at 10), it was at fox 3.60 and 19.5 dB at step 300
+#: (stopped there; ~4 s a step for the 16 teacher calls per crop).
 FAST_TEACHER_ANCHORED: frozenset[str] = frozenset({"udnie"})
 
 #: Second-stage steps and temporal weight of each painting (the least that met the flicker target).

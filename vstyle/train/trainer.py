@@ -117,6 +117,28 @@ class Teacher:
         out = self._backend.infer(batch)[0][:, :h, :w]
         return np.clip(out.transpose(1, 2, 0) + 0.5, 0, 255).astype(np.uint8)
 
+    def grid_mean(self, image: np.ndarray, period: int) -> np.ndarray:
+        """The mean of the teacher's outputs with its sampling grid at every offset in ``range(period)²``.
+
+        Each offset runs the teacher on the picture reflect-padded by ``period`` and cut so that the
+        picture's first pixel lands at another residue modulo ``period``; the output is cut back to
+        the picture. ``H×W×3`` uint8 in, ``H×W×3`` float32 (0–255) out; ``period`` 1 is the teacher.
+        """
+        if period <= 1:
+            return self(image).astype(np.float32)
+        h, w = image.shape[:2]
+        p, m = period, self.multiple
+        # All p² windows have one size, so they go through the network as one batch.
+        padded = np.pad(image, ((p, p + -(h + p) % m), (p, p + -(w + p) % m), (0, 0)), mode="reflect")
+        hh, ww = h + p + -(h + p) % m, w + p + -(w + p) % m
+        offsets = [(dy, dx) for dy in range(p) for dx in range(p)]
+        windows = np.stack([padded[dy : dy + hh, dx : dx + ww] for dy, dx in offsets])
+        outs = self._backend.infer(windows.transpose(0, 3, 1, 2).astype(np.float32))
+        total = np.zeros((3, h, w), np.float32)
+        for (dy, dx), out in zip(offsets, outs):
+            total += np.clip(out[:, p - dy : p - dy + h, p - dx : p - dx + w], 0, 255)
+        return (total / (p * p)).transpose(1, 2, 0).copy()
+
     def close(self) -> None:
         self._backend.close()
 
@@ -263,8 +285,10 @@ class Trainer:
         if self._teacher_spec is not None:
             self._teacher = Teacher(self._teacher_spec)
             # Whole-image targets are cached once; crop targets are computed every step instead.
-            teacher_fn = None if c.teacher_on_crops else self._teacher
+            teacher_fn = None if c.teacher_on_crops else self._target
         tid = self._teacher.sha256 if self._teacher else ""
+        if c.teacher_grid > 1:
+            tid += f":grid{c.teacher_grid}"
         self.photos = PhotoBank(train_paths, c.photo_size, teacher_fn, tid)
         self.clips = None
         if c.real_fraction > 0:
@@ -342,8 +366,12 @@ class Trainer:
     def _teacher_batch(self, frames: torch.Tensor) -> torch.Tensor:
         """The teacher's outputs for a batch of crops (RGB float 0–255), computed on the crops themselves."""
         images = frames.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
-        outputs = [self._teacher(np.ascontiguousarray(image)) for image in images]  # type: ignore[misc]
+        outputs = [self._target(np.ascontiguousarray(image)) for image in images]
         return torch.from_numpy(np.stack(outputs)).permute(0, 3, 1, 2).float()
+
+    def _target(self, image: np.ndarray) -> np.ndarray:
+        """The teacher's target for one picture (its grid mean when ``teacher_grid`` > 1)."""
+        return self._teacher.grid_mean(image, self.config.teacher_grid)  # type: ignore[union-attr]
 
     def _losses(self, model: StyleNet, gen: torch.Generator) -> dict[str, torch.Tensor]:
         c, w = self.config, self.config.weights

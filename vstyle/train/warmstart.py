@@ -8,6 +8,8 @@ each value four times instead of once, a difference in scale the instance norm a
 so the flipped kernel is a close start. The teacher's output instance norm is folded into the
 student's output conv with per-channel statistics measured on sample images.
 
+``quality-aa`` has the same weights (its low-pass filters are fixed), so it starts the same way.
+
 Distillation then only has to correct these approximations, which takes a few hundred steps
 instead of the thousands a random start needs.
 """
