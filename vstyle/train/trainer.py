@@ -370,8 +370,10 @@ class Trainer:
         return torch.from_numpy(np.stack(outputs)).permute(0, 3, 1, 2).float()
 
     def _target(self, image: np.ndarray) -> np.ndarray:
-        """The teacher's target for one picture (its grid mean when ``teacher_grid`` > 1)."""
-        return self._teacher.grid_mean(image, self.config.teacher_grid)  # type: ignore[union-attr]
+        """The teacher's target for one picture: its output (uint8, as cached whole-photo targets
+        are), or its grid mean (float) when ``teacher_grid`` > 1."""
+        teacher, grid = self._teacher, self.config.teacher_grid
+        return teacher(image) if grid <= 1 else teacher.grid_mean(image, grid)  # type: ignore[misc,union-attr]
 
     def _losses(self, model: StyleNet, gen: torch.Generator) -> dict[str, torch.Tensor]:
         c, w = self.config, self.config.weights
