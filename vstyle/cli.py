@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="learn the mean of the teacher's outputs over N×N grid offsets (4 for imported teachers; "
         "default 1, the teacher's own output)",
     )
+    p.add_argument(
+        "--teacher-blur",
+        type=float,
+        help="Gaussian sigma in pixels applied to the teacher's target (default 0, none)",
+    )
     p.add_argument("--steps", type=_positive, help="optimizer steps")
     p.add_argument("--batch", type=_positive, help="frame pairs per step")
     p.add_argument("--crop", type=_positive, help="training crop size, pixels")
@@ -409,6 +414,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "clips",
             "real_fraction",
             "teacher_grid",
+            "teacher_blur",
         )
         if getattr(args, k) is not None
     }

@@ -257,13 +257,22 @@ def test_teacher_grid_mean_follows_the_picture_when_the_teacher_does_not(
     assert psnr(mean[inner], teacher(image)[inner]) > 20.0
 
 
-def test_grid_mean_targets_train(teacher_model: Path, photo_folder: Path, tmp_path: Path) -> None:
-    config = _config(teacher_model, steps=2, teacher_grid=2)
-    Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False).run()
+def test_grid_mean_and_blurred_targets_train(teacher_model: Path, photo_folder: Path, tmp_path: Path) -> None:
+    config = _config(teacher_model, steps=2, teacher_grid=2, teacher_blur=1.0)
+    trainer = Trainer(config, tmp_path / "run", threads=1, photos_dir=photo_folder, export=False)
+    trainer.run()
     history = json.loads((tmp_path / "run" / "losses.json").read_text())
     assert len(history) == 2 and all(row["pixel"] > 0 for row in history)
+    # the blurred target has less fine detail than the grid mean it comes from
+    image = read_rgb(sorted(photo_folder.glob("*.png"))[0])
+    trainer._teacher = Teacher(str(teacher_model))  # the run closed its own
+    target, mean = trainer._target(image), trainer._teacher.grid_mean(image, 2)
+    detail = [float(np.abs(np.diff(x, axis=1)).mean()) for x in (target, mean)]
+    assert target.shape == image.shape and detail[0] < 0.8 * detail[1], detail
     with pytest.raises(ConfigError, match="teacher_grid"):
         _config(teacher_model, teacher_grid=0)
+    with pytest.raises(ConfigError, match="teacher_blur"):
+        _config(teacher_model, teacher_blur=-1.0)
 
 
 def test_a_teacher_name_means_the_shared_teacher_not_the_bundled_student(shared_data: Path) -> None:

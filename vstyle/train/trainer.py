@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
@@ -287,8 +288,8 @@ class Trainer:
             # Whole-image targets are cached once; crop targets are computed every step instead.
             teacher_fn = None if c.teacher_on_crops else self._target
         tid = self._teacher.sha256 if self._teacher else ""
-        if c.teacher_grid > 1:
-            tid += f":grid{c.teacher_grid}"
+        if c.teacher_grid > 1 or c.teacher_blur > 0:
+            tid += f":grid{c.teacher_grid}:blur{c.teacher_blur}"
         self.photos = PhotoBank(train_paths, c.photo_size, teacher_fn, tid)
         self.clips = None
         if c.real_fraction > 0:
@@ -371,9 +372,12 @@ class Trainer:
 
     def _target(self, image: np.ndarray) -> np.ndarray:
         """The teacher's target for one picture: its output (uint8, as cached whole-photo targets
-        are), or its grid mean (float) when ``teacher_grid`` > 1."""
-        teacher, grid = self._teacher, self.config.teacher_grid
-        return teacher(image) if grid <= 1 else teacher.grid_mean(image, grid)  # type: ignore[misc,union-attr]
+        are), or its grid mean (float) when ``teacher_grid`` > 1, blurred by ``teacher_blur``."""
+        teacher, grid, blur = self._teacher, self.config.teacher_grid, self.config.teacher_blur
+        target = teacher(image) if grid <= 1 else teacher.grid_mean(image, grid)  # type: ignore[misc,union-attr]
+        if blur > 0:
+            target = cv2.GaussianBlur(target.astype(np.float32), (0, 0), blur, borderType=cv2.BORDER_REFLECT)
+        return target
 
     def _losses(self, model: StyleNet, gen: torch.Generator) -> dict[str, torch.Tensor]:
         c, w = self.config, self.config.weights
