@@ -161,7 +161,8 @@ class TrainConfig:
         if isinstance(self.motion, dict):
             object.__setattr__(self, "motion", MotionConfig(**self.motion))
         if self.arch not in ARCHITECTURES or self.arch == "engstrom":
-            raise ConfigError(f"arch must be one of quality, quality-aa, fast, tiny; got {self.arch!r}")
+            names = ", ".join(name for name in ARCHITECTURES if name != "engstrom")
+            raise ConfigError(f"arch must be one of {names}; got {self.arch!r}")
         if (self.teacher is None) == (self.style_image is None):
             raise ConfigError("give exactly one of a teacher (distillation) or a style image (perceptual)")
         for name in (
