@@ -150,7 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--recipe", help="a bundled model's recipe, e.g. scream-tiny (reproduces it)")
     what.add_argument("--teacher", help="distil this teacher: a style name, teacher folder or .onnx")
     what.add_argument("--style-image", help="train from this painting with the perceptual loss")
-    p.add_argument("--arch", help="student architecture: quality, quality-aa, fast or tiny (default fast)")
+    p.add_argument(
+        "--arch",
+        help="student architecture: quality, quality-aa, engstrom (the teacher's own layout), fast or tiny (default fast)",
+    )
     p.add_argument(
         "--teacher-grid",
         type=_positive,

@@ -7,13 +7,17 @@ import pytest
 pytest.importorskip("torch")
 
 from vstyle.errors import ConfigError  # noqa: E402
-from vstyle.train.recipes import DISTILLED_STYLES, PAINTINGS, get_recipe, recipes  # noqa: E402
+from vstyle.train.config import WARM_ARCHS  # noqa: E402
+from vstyle.train.recipes import DISTILLED_STYLES, PAINTINGS, STEADY_TARGET, get_recipe, recipes  # noqa: E402
 
 
 def test_every_recipe_names_its_architecture_and_source() -> None:
     table = recipes()
     for style in DISTILLED_STYLES:
-        assert table[style].arch == "quality" and table[style].warm_start and table[style].teacher == style
+        quality = table[style]
+        assert quality.arch in WARM_ARCHS and quality.warm_start and quality.teacher == style
+        # The teacher's own layout only with a steadier target than the teacher's flickering output.
+        assert quality.arch != "engstrom" or (style in STEADY_TARGET and quality.teacher_grid > 1)
         # The fast CPU size, in two stages: plain imitation of the teacher, then the temporal loss.
         plain, fast = table[f"{style}-fast-plain"], table[f"{style}-fast"]
         assert plain.arch == "fast" and plain.teacher == style and plain.teacher_on_crops

@@ -43,3 +43,14 @@ def test_warm_start_refuses_other_layouts(teachers_dir: Path) -> None:
     teacher = load_teacher(teachers_dir / "scream")
     with pytest.raises(ConfigError, match="quality layout"):
         warm_start(StyleNet(get_arch("fast")), teacher, torch.zeros(1, 3, 32, 32))
+
+
+def test_a_student_of_the_teachers_own_layout_starts_as_the_teacher(teachers_dir: Path) -> None:
+    teacher = load_teacher(teachers_dir / "wave").eval()
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 64, 96) * 255
+    student = warm_start(StyleNet(get_arch("engstrom")), teacher, x)
+    with torch.no_grad():
+        assert torch.equal(student.eval()(x), teacher(x))
+    # A copy, not the same tensors: training the student leaves the teacher as it was.
+    assert all(a.data_ptr() != b.data_ptr() for a, b in zip(student.parameters(), teacher.parameters()))

@@ -61,8 +61,9 @@ class LossWeights:
                 raise ConfigError(f"loss weight {f.name} must be >= 0, got {getattr(self, f.name)}")
 
 
-#: Layouts a teacher's weights can be copied into (:mod:`vstyle.train.warmstart`).
-WARM_ARCHS: tuple[str, ...] = ("quality", "quality-aa")
+#: Layouts a teacher's weights can be copied into (:mod:`vstyle.train.warmstart`): the teacher's own
+#: ``engstrom`` layout takes them exactly; ``quality`` and ``quality-aa`` take a close approximation.
+WARM_ARCHS: tuple[str, ...] = ("quality", "quality-aa", "engstrom")
 
 #: Prefix of a teacher that is another recipe's model.
 RECIPE_TEACHER = "recipe:"
@@ -160,8 +161,8 @@ class TrainConfig:
             object.__setattr__(self, "weights", LossWeights(**self.weights))
         if isinstance(self.motion, dict):
             object.__setattr__(self, "motion", MotionConfig(**self.motion))
-        if self.arch not in ARCHITECTURES or self.arch == "engstrom":
-            names = ", ".join(name for name in ARCHITECTURES if name != "engstrom")
+        if self.arch not in ARCHITECTURES:
+            names = ", ".join(ARCHITECTURES)
             raise ConfigError(f"arch must be one of {names}; got {self.arch!r}")
         if (self.teacher is None) == (self.style_image is None):
             raise ConfigError("give exactly one of a teacher (distillation) or a style image (perceptual)")

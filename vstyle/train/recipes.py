@@ -1,7 +1,8 @@
 """The recipes of the bundled models: ``vstyle train --recipe NAME`` reproduces each one.
 
 Distilled students: ``<style>`` is the ``quality`` layout started from its teacher's weights
-(:mod:`vstyle.train.warmstart`) and fine-tuned; ``<style>-fast`` is the ``fast`` CPU layout from a
+(:mod:`vstyle.train.warmstart`) and fine-tuned (``wave``: the teacher's own layout, fine-tuned towards
+a steadier target, see :data:`STEADY_TARGET`); ``<style>-fast`` is the ``fast`` CPU layout from a
 random start, and ``scream-tiny`` the ``tiny`` layout (the live default), both in two stages. All learn from
 the teacher's outputs on the training photos and on real-clip frames,
 with the temporal loss on synthetic and real motion. ``starry_night-fast`` and
@@ -11,6 +12,8 @@ loss (``teacher="recipe:<painting>-painting"``); one command trains both.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from vstyle.errors import ConfigError
 from vstyle.train.config import LossWeights, TrainConfig
@@ -31,6 +34,34 @@ PAINTINGS: dict[str, str] = {
 #: past 22 dB exists; learning it (``teacher_blur=1``, ``quality-aa``, weight 2, 300 steps) the
 #: student ended 23.3 dB from that target and 20.0 dB from the teacher (2.07/1.11/0.46).
 QUALITY_TEMPORAL: dict[str, float] = {}
+
+#: Quality students that keep the teacher's own ``engstrom`` layout (started as an exact copy of
+#: it) and learn the teacher's grid mean blurred by σ = 1 px (23.6 dB from the teacher, fox 2.8×:
+#: benchmarks/steady_target.py) instead of its output. The ``quality`` layouts above never came
+#: nearer that target than 23.3 dB (their warm start only approximates the teacher, and the error
+#: stayed); the teacher's own layout starts 23.6 dB from it and only has to move towards it. The
+#: target is computed once per whole training photo (16 teacher calls each, ~10 min on 2 cores for
+#: the 120 photos used; cached for later runs), and crops are large (224 of 256 px) because the
+#: teacher's output instance norm sees the whole picture: with 128 px crops the student drifted
+#: from its whole-picture target as it trained (25.2 dB from it at 200 steps, 24.5 at 400). Wave
+#: runs, RESULTS.md: 128 px crops, 400 steps at weight 2: 21.5 dB, fox 2.55; 224 px, 200 steps at
+#: 0: 22.8 dB, fox 4.21; at 2: 22.4, 3.40; at 5: 22.1, 3.02; at 5, resumed to 300 steps: 21.9,
+#: 2.78; fresh, 300 steps at 4: 21.9, 3.24 (runs differ by ±0.2 in the fox ratio). The bounds
+#: (22 dB, 3.0) cross within that noise, so the recipe takes the weight that keeps the flicker
+#: bound with margin: at 8, 2.54/0.96/0.40 and 21.6 dB (the `quality` student it replaced: 20.0).
+STEADY_TARGET: dict[str, dict[str, object]] = {
+    "wave": {
+        "arch": "engstrom",
+        "teacher_grid": 4,
+        "teacher_blur": 1.0,
+        "teacher_on_crops": False,
+        "max_photos": 120,
+        "real_fraction": 0.0,
+        "crop": 224,
+        "steps": 300,
+        "weights": LossWeights(temporal=8.0),
+    },
+}
 
 #: First-stage steps of a fast student where the default 1000 were too few. udnie: 1000 steps then
 #: (600, 10.0) gave 18.6 dB; 2000 steps alone 18.7 dB, then (300, 5.0) 19.0 dB, still nearly
@@ -82,6 +113,8 @@ def recipes() -> dict[str, TrainConfig]:
             lr=2e-4,
             weights=LossWeights(temporal=QUALITY_TEMPORAL.get(style, 5.0)),
         )
+        if style in STEADY_TARGET:
+            table[style] = dataclasses.replace(table[style], **STEADY_TARGET[style])  # type: ignore[arg-type]
         # The fast CPU size, in two stages like the painting styles: the `fast` layout first
         # imitates the teacher with no temporal term (from a random start, the temporal loss pulled
         # udnie-fast and udnie-tiny to grey, blurred pictures: RESULTS.md), then is distilled into

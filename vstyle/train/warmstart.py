@@ -9,6 +9,8 @@ so the flipped kernel is a close start. The teacher's output instance norm is fo
 student's output conv with per-channel statistics measured on sample images.
 
 ``quality-aa`` has the same weights (its low-pass filters are fixed), so it starts the same way.
+A student of the teacher's own ``engstrom`` layout takes its weights unchanged: it starts as the
+teacher itself, and distillation only moves it towards a steadier target (``teacher_grid``).
 
 Distillation then only has to correct these approximations, which takes a few hundred steps
 instead of the thousands a random start needs.
@@ -27,7 +29,8 @@ def warm_start(student: StyleNet, teacher: StyleNet, images: torch.Tensor) -> St
     """Copy ``teacher``'s weights into ``student`` (see the module docstring); returns ``student``.
 
     Args:
-        student: a network of the ``quality`` layout (nearest upsampling, no output norm).
+        student: a network of the ``quality`` layout (nearest upsampling, no output norm), or of
+            the teacher's own layout (an exact copy).
         teacher: an imported teacher (``engstrom`` layout).
         images: sample inputs for the output-norm statistics, RGB float 0–255.
 
@@ -35,6 +38,9 @@ def warm_start(student: StyleNet, teacher: StyleNet, images: torch.Tensor) -> St
         - images: :math:`(N, 3, H, W)`, ``H`` and ``W`` multiples of 4.
     """
     s, t = student.spec, teacher.spec
+    if s == t:
+        student.load_state_dict(teacher.state_dict())
+        return student
     same = (s.stem_channels, s.down_channels, s.up_channels, s.res_blocks, s.depthwise_res, s.unshuffle) == (
         t.stem_channels,
         t.down_channels,
