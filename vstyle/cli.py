@@ -170,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=_positive, help="training crop size, pixels")
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument(
+        "--ema",
+        type=float,
+        help="export a moving average of the weights with this decay per step, e.g. 0.98 (default 0, off)",
+    )
     p.add_argument("--clips", nargs="+", help="real clips for temporal pairs (shared clip names or files)")
     p.add_argument("--real-fraction", type=float, help="share of steps on real clip pairs (0 for none)")
     p.add_argument("--photo-size", type=_positive, help="short side photos are resized to (default 256)")
@@ -418,6 +423,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "real_fraction",
             "teacher_grid",
             "teacher_blur",
+            "ema",
         )
         if getattr(args, k) is not None
     }

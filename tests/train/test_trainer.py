@@ -101,6 +101,44 @@ def test_interrupted_run_resumes_to_the_same_weights(
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_ema_exports_the_moving_average_of_the_weights_and_resumes_it(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path
+) -> None:
+    decay = 0.5
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def record(step: int, steps: int, losses: dict[str, float]) -> None:
+        if step >= 2:  # the checkpoint holds the weights after step - 1
+            seen.append(_weights(tmp_path / "plain" / "checkpoint.pt"))
+
+    plain = _config(tiny_model, steps=4, checkpoint_every=1)
+    last = Trainer(plain, tmp_path / "plain", threads=1, photos_dir=photo_folder, export=False).run(record)
+    seen.append(_weights(last.checkpoint))
+    expected = {k: v.clone() for k, v in seen[0].items()}  # the average starts at the first step's weights
+    for weights in seen[1:]:
+        for k in expected:
+            if expected[k].is_floating_point():
+                expected[k] = decay * expected[k] + (1 - decay) * weights[k]
+
+    averaged = _config(tiny_model, steps=4, checkpoint_every=1, ema=decay)
+    straight = Trainer(averaged, tmp_path / "a", threads=1, photos_dir=photo_folder, export=False).run()
+    got = _weights(straight.checkpoint)
+    assert any(not torch.equal(got[k], seen[-1][k]) for k in got)  # not the last step's weights
+    assert all(torch.allclose(got[k], expected[k], atol=1e-6) for k in got)
+
+    def interrupt(step: int, steps: int, losses: dict[str, float]) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(averaged, tmp_path / "b", threads=1, photos_dir=photo_folder, export=False).run(interrupt)
+    resumed = Trainer(averaged, tmp_path / "b", threads=1, photos_dir=photo_folder, export=False).run()
+    b = _weights(resumed.checkpoint)
+    assert all(torch.allclose(got[k], b[k], atol=1e-7) for k in got)
+    with pytest.raises(ConfigError, match="ema"):
+        _config(tiny_model, ema=1.0)
+
+
 def test_a_run_of_another_recipe_is_refused(tiny_model: Path, photo_folder: Path, tmp_path: Path) -> None:
     Trainer(
         _config(tiny_model, steps=2), tmp_path / "run", threads=1, photos_dir=photo_folder, export=False
@@ -329,7 +367,7 @@ def test_cli_train_runs_and_resumes(
     args = [
         "train", "--teacher", str(tiny_model), "--arch", "tiny", "--batch", "1", "--crop", "48",
         "--photo-size", "72", "--photos", str(photo_folder), "--out", str(tmp_path / "run"), "--no-progress",
-        "--threads", "1", "--real-fraction", "0", "--teacher-grid", "2",
+        "--threads", "1", "--real-fraction", "0", "--teacher-grid", "2", "--ema", "0.9",
     ]  # fmt: skip
     assert main([*args, "--steps", "2"]) == 0
     assert "trained 2 steps" in capsys.readouterr().out
@@ -338,6 +376,7 @@ def test_cli_train_runs_and_resumes(
     meta = load_checkpoint(tmp_path / "run" / "checkpoint.pt").meta
     assert meta["step"] == 3 and len(meta["history"]) == 3
     assert meta["config"]["teacher_grid"] == 2
+    assert meta["config"]["ema"] == 0.9 and meta["ema"]["n_averaged"] == 3
 
 
 def test_bundle_installs_model_with_card(

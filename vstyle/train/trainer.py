@@ -463,8 +463,9 @@ class Trainer:
         step: int,
         history: list[dict[str, float]],
         seconds: float,
+        ema: torch.optim.swa_utils.AveragedModel | None = None,
     ) -> None:
-        meta = {
+        meta: dict[str, Any] = {
             "config": self.config.to_dict(),
             "step": step,
             "seconds": seconds,
@@ -472,7 +473,23 @@ class Trainer:
             "generator": gen.get_state(),
             "history": history,
         }
+        if ema is not None:
+            meta["ema"] = {"state": ema.module.state_dict(), "n_averaged": int(ema.n_averaged)}
         save_checkpoint(model, self.out_dir / CHECKPOINT, meta=meta)
+
+    def _averaged(
+        self, model: StyleNet, meta: dict[str, Any] | None
+    ) -> torch.optim.swa_utils.AveragedModel | None:
+        """The moving average of ``model``'s weights (``config.ema``), restored from a checkpoint's meta."""
+        if self.config.ema == 0:
+            return None
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=True)
+        if meta is not None and "ema" in meta:
+            ema.module.load_state_dict(meta["ema"]["state"])
+            ema.n_averaged.fill_(int(meta["ema"]["n_averaged"]))
+        return ema
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -503,13 +520,15 @@ class Trainer:
             optimizer = torch.optim.Adam(model.parameters(), lr=c.lr)
             if resume is not None:
                 optimizer.load_state_dict(resume["meta"]["optimizer"])
+            ema = self._averaged(model, resume["meta"] if resume is not None else None)
+            shown = ema.module if ema is not None else model  # what is sampled and exported
             weights = {
                 k: getattr(c.weights, k)
                 for k in ("pixel", "gradient", "feature", "style", "content", "tv", "temporal")
             }
             start = time.perf_counter() - spent
             if step == 0:
-                self._samples(model, 0)
+                self._samples(shown, 0)
             try:
                 while step < c.steps:
                     for group in optimizer.param_groups:
@@ -525,6 +544,8 @@ class Trainer:
                     optimizer.zero_grad(set_to_none=True)
                     total.backward()
                     optimizer.step()
+                    if ema is not None:
+                        ema.update_parameters(model)
                     step += 1
                     row = {
                         "step": step,
@@ -535,16 +556,16 @@ class Trainer:
                     if progress is not None:
                         progress(step, c.steps, row)
                     if step % c.checkpoint_every == 0 or step == c.steps:
-                        self._save(model, optimizer, gen, step, history, time.perf_counter() - start)
+                        self._save(model, optimizer, gen, step, history, time.perf_counter() - start, ema)
                     if step % c.sample_every == 0 or step == c.steps:
-                        self._samples(model, step)
+                        self._samples(shown, step)
                         self._write_history(history)
             except KeyboardInterrupt:
-                self._save(model, optimizer, gen, step, history, time.perf_counter() - start)
+                self._save(model, optimizer, gen, step, history, time.perf_counter() - start, ema)
                 self._write_history(history)
                 raise
             seconds = time.perf_counter() - start
-            return self._finish(model.eval(), history, seconds)
+            return self._finish(shown.eval(), history, seconds)
         finally:
             if self._teacher is not None:
                 self._teacher.close()
