@@ -125,7 +125,8 @@ class TrainConfig:
             export it instead of the last step's weights (Polyak averaging); 0 turns it off. With
             batch 2 every step is a noisy estimate, so the last weights sit somewhere in the noise
             around the minimum while the average sits nearer its middle: a decay of 0.98 averages
-            about the last 50 steps.
+            about the last 50 steps. On the wave recipe it changed nothing beyond run noise
+            (benchmarks/RESULTS.md), so no shipped recipe uses it.
         weights: the loss weights.
         motion: the synthetic-motion range.
         checkpoint_every: save a resumable checkpoint every this many steps.
