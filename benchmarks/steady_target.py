@@ -32,11 +32,11 @@ from vstyle.train.trainer import Teacher  # noqa: E402
 GRID = 4
 
 
-def _u8(image: np.ndarray) -> np.ndarray:
+def to_u8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
-def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) if sigma > 0 else image
 
 
@@ -59,8 +59,8 @@ def main() -> int:
     frame_means = [teacher.grid_mean(frame, GRID) for frame in frames]
     rows = []
     for sigma in args.sigmas:
-        fidelity = float(np.mean([psnr(_u8(_blur(m, sigma)), o) for m, o in zip(means, own)]))
-        ratio = warping_error(frames, [_u8(_blur(m, sigma)) for m in frame_means]).ratio
+        fidelity = float(np.mean([psnr(to_u8(blur(m, sigma)), o) for m, o in zip(means, own)]))
+        ratio = warping_error(frames, [to_u8(blur(m, sigma)) for m in frame_means]).ratio
         rows.append({"sigma": sigma, "psnr_vs_teacher": round(fidelity, 2), "fox_ratio": round(ratio, 2)})
     teacher.close()
     report = {

@@ -18,7 +18,7 @@ from vstyle.models.metadata import read_sidecar  # noqa: E402
 from vstyle.train.config import LossWeights, TrainConfig  # noqa: E402
 from vstyle.train.photos import is_heldout, split_photos  # noqa: E402
 from vstyle.evaluate.similarity import psnr  # noqa: E402
-from vstyle.train.trainer import Teacher, Trainer, teacher_source, temporal_factor  # noqa: E402
+from vstyle.train.trainer import Teacher, Trainer, plot_losses, teacher_source, temporal_factor  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -272,6 +272,19 @@ def test_distillation_feature_term_is_a_bounded_perceptual_distance(
     assert {"pixel", "gradient", "feature", "style"} <= set(history[0])
     # unit-normalised features: 0 for the teacher itself, at most 4 (opposite directions)
     assert all(0.0 < row["feature"] <= 4.0 for row in history)
+
+
+def test_loss_plot_takes_a_term_that_stays_at_zero(tmp_path: Path) -> None:
+    """A static picture has no temporal loss at all: its curve is drawn on a linear axis, quietly."""
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    history = [{"step": s, "pixel": 0.1 / (s + 1), "temporal": 0.0} for s in range(1, 30)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = plot_losses(history, tmp_path / "losses.png")
+    assert read_rgb(path).shape[1] > read_rgb(path).shape[0] > 100
+    assert [p.name for p in tmp_path.iterdir()] == ["losses.png"]
 
 
 def test_teacher_grid_mean_follows_the_picture_when_the_teacher_does_not(

@@ -49,7 +49,8 @@ QUALITY_TEMPORAL: dict[str, float] = {}
 #: 2.78; fresh, 300 steps at 4: 21.9, 3.24 (runs differ by ±0.2 in the fox ratio). The bounds
 #: (22 dB, 3.0) cross within that noise, so the recipe takes the weight that keeps the flicker
 #: bound with margin: at 8, 2.54/0.96/0.40 and 21.6 dB (the `quality` student it replaced: 20.0).
-#: Averaged weights (``ema=0.98``), no gradient term, or lr 5e-4 moved along the same trade, not past it.
+#: Averaged weights (``ema=0.98``), no gradient term, lr 5e-4, a penalty on saturated tanh
+#: pre-activations and a squared pixel error all moved along the same trade, not past it.
 STEADY_TARGET: dict[str, dict[str, object]] = {
     "wave": {
         "arch": "engstrom",

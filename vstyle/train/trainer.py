@@ -613,7 +613,8 @@ def plot_losses(history: list[dict[str, float]], path: Path) -> Path:
         ax.plot(steps, values, alpha=0.25, lw=0.8)
         ax.plot(steps[span - 1 :], smooth, lw=1.5)
         ax.set_title(key, fontsize=9)
-        ax.set_yscale("log")
+        # A term at 0 throughout (a static picture, a run too short to move) has no log scale.
+        ax.set_yscale("log" if bool((values > 0).any()) else "linear")
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.tight_layout()
