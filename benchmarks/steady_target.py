@@ -40,22 +40,30 @@ def blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) if sigma > 0 else image
 
 
+def inputs(style: str) -> tuple[Teacher, list[np.ndarray], list[np.ndarray], list[np.ndarray]] | None:
+    """The style's teacher, the 8 held-out photos (short side 256), its outputs on them and the first
+    24 frames of ``fox`` at 180 px; ``None`` (with the reason printed) without the shared data."""
+    shared = shared_data_dir()
+    if shared is None:
+        print("skipped: no shared data folder (../shared/data) with the teachers and photos", file=sys.stderr)
+        return None
+    teacher = Teacher(str(shared / "teachers" / style))
+    images = [
+        photo_input(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), 256, 4) for p in heldout_photos(8)
+    ]
+    return teacher, images, [teacher(image) for image in images], list(load_clip("fox", 24, 180).frames)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--style", default="wave")
     parser.add_argument("--sigmas", nargs="+", type=float, default=[0.0, 0.5, 0.8, 1.0, 1.5, 2.0])
     args = parser.parse_args()
-    shared = shared_data_dir()
-    if shared is None:
-        print("skipped: no shared data folder (../shared/data) with the teachers and photos", file=sys.stderr)
+    loaded = inputs(args.style)
+    if loaded is None:
         return 0
-    teacher = Teacher(str(shared / "teachers" / args.style))
-    images = [
-        photo_input(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), 256, 4) for p in heldout_photos(8)
-    ]
-    own = [teacher(image) for image in images]
+    teacher, images, own, frames = loaded
     means = [teacher.grid_mean(image, GRID) for image in images]
-    frames = list(load_clip("fox", 24, 180).frames)
     frame_means = [teacher.grid_mean(frame, GRID) for frame in frames]
     rows = []
     for sigma in args.sigmas:

@@ -24,10 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from steady_target import blur, to_u8  # noqa: E402  (this folder is on the path when run as a script)
-from vstyle.data import shared_data_dir  # noqa: E402
-from vstyle.evaluate.flicker import load_clip  # noqa: E402
-from vstyle.evaluate.inputs import heldout_photos, photo_input  # noqa: E402
+from steady_target import blur, inputs, to_u8  # noqa: E402  (this folder is on the path when run as a script)
 from vstyle.evaluate.similarity import psnr  # noqa: E402
 from vstyle.temporal.warping_error import warping_error  # noqa: E402
 from vstyle.train.trainer import Teacher  # noqa: E402
@@ -88,16 +85,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--style", default="wave")
     args = parser.parse_args()
-    shared = shared_data_dir()
-    if shared is None:
-        print("skipped: no shared data folder (../shared/data) with the teachers and photos", file=sys.stderr)
+    loaded = inputs(args.style)
+    if loaded is None:
         return 0
-    teacher = Teacher(str(shared / "teachers" / args.style))
-    images = [
-        photo_input(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), 256, 4) for p in heldout_photos(8)
-    ]
-    own = [teacher(image) for image in images]
-    frames = list(load_clip("fox", 24, 180).frames)
+    teacher, images, own, frames = loaded
     rows = []
     for name, (offsets, scales) in move_sets().items():
         means = [moved_mean(teacher, image, offsets, scales) for image in images]
