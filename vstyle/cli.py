@@ -175,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="export a moving average of the weights with this decay per step, e.g. 0.98 (default 0, off)",
     )
+    p.add_argument(
+        "--out-blur",
+        type=float,
+        help="Gaussian sigma in pixels of a fixed low-pass set on the finished network (default 0, none)",
+    )
     p.add_argument("--clips", nargs="+", help="real clips for temporal pairs (shared clip names or files)")
     p.add_argument("--real-fraction", type=float, help="share of steps on real clip pairs (0 for none)")
     p.add_argument("--photo-size", type=_positive, help="short side photos are resized to (default 256)")
@@ -424,6 +429,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "teacher_grid",
             "teacher_blur",
             "ema",
+            "out_blur",
         )
         if getattr(args, k) is not None
     }

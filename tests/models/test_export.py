@@ -216,3 +216,27 @@ def test_onnx_model_without_vstyle_metadata_raises_model_error(tmp_path: Path) -
 def test_missing_model_file_raises_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
         read_model_metadata(tmp_path / "none.onnx")
+
+
+def test_output_blur_exports_runs_on_onnxruntime_and_rebuilds(tmp_path: Path) -> None:
+    """A network with ``out_blur`` exports a graph TensorRT parses that ONNX Runtime runs like
+    PyTorch, and the PyTorch backend rebuilds it from the file; a file whose spec claims a blur
+    its graph lacks is refused."""
+    from vstyle.models.from_onnx import stylenet_from_onnx
+    from vstyle.models.stylenet import with_output_blur
+    from vstyle.models.trt_ops import check_tensorrt_compat
+
+    torch.manual_seed(0)
+    model = with_output_blur(StyleNet(MINI), 0.8).eval()
+    path = export_onnx(model, model.spec, tmp_path / "blur.onnx", source="random:mini+blur")
+    x = np.random.default_rng(1).uniform(0, 255, (1, 3, 36, 52)).astype(np.float32)
+    diff, db = _compare(model, path, x)
+    assert diff < 0.05 and db > 60, (diff, db)
+    assert check_tensorrt_compat(path) == []
+    rebuilt = stylenet_from_onnx(path)
+    assert rebuilt.spec == model.spec
+    with torch.no_grad():
+        assert torch.equal(rebuilt(torch.from_numpy(x)), model(torch.from_numpy(x)))
+    claims = export_onnx(StyleNet(MINI).eval(), model.spec, tmp_path / "claims.onnx", source="bad")
+    with pytest.raises(ModelError, match="output blur"):
+        stylenet_from_onnx(claims)

@@ -41,11 +41,18 @@ def test_spec_round_trips_through_dict(name: str) -> None:
         {"unshuffle": 0},
         {"padding": "tf_same", "unshuffle": 2},
         {"head": "relu"},
+        {"out_blur": -0.5},
+        {"out_blur": 10.0},
     ],
 )
 def test_invalid_spec_raises_config_error_naming_the_field(kwargs: dict) -> None:
     with pytest.raises(ConfigError, match="invalid ArchSpec"):
         ArchSpec("bad", **kwargs)
+
+
+def test_spec_with_an_output_blur_round_trips_through_dict() -> None:
+    spec = ArchSpec("blurred", out_blur=0.6)
+    assert ArchSpec.from_dict(spec.to_dict()) == spec and spec.to_dict()["out_blur"] == 0.6
 
 
 def test_from_dict_with_unknown_field_raises_model_error() -> None:

@@ -106,3 +106,27 @@ def test_antialiased_downsampling_follows_a_one_pixel_move_more_closely() -> Non
         return float((a[..., 8:-8, 9:-8] - b[..., 8:-8, 8:-9]).pow(2).mean())
 
     assert move_error(smooth) < 0.85 * move_error(plain), (move_error(smooth), move_error(plain))
+
+
+def test_output_blur_is_opencvs_gaussian_on_the_same_weights_and_adds_no_weights() -> None:
+    """``ArchSpec.out_blur``: the clamped output low-passed exactly as ``cv2.GaussianBlur`` does it
+    (reflected borders), with the weights of the network without it."""
+    import cv2
+    import numpy as np
+
+    from vstyle.models.stylenet import with_output_blur
+
+    torch.manual_seed(0)
+    plain = StyleNet(ARCHITECTURES["engstrom"]).eval()
+    blurred = with_output_blur(plain, 0.6).eval()
+    assert blurred.spec.out_blur == 0.6 and plain.spec.out_blur == 0.0
+    assert set(blurred.state_dict()) == set(plain.state_dict())
+    x = torch.rand(1, 3, 40, 52) * 255
+    with torch.no_grad():
+        sharp, soft = plain(x)[0].permute(1, 2, 0).numpy(), blurred(x)[0].permute(1, 2, 0).numpy()
+    reference = cv2.GaussianBlur(sharp, (5, 5), 0.6, borderType=cv2.BORDER_REFLECT_101)
+    assert np.abs(soft - reference).max() < 1e-3
+    assert soft.min() >= 0.0 and soft.max() <= 255.0
+    assert np.abs(np.diff(soft, axis=1)).mean() < 0.9 * np.abs(np.diff(sharp, axis=1)).mean()
+    with pytest.raises(ValueError, match="output blur needs frames larger"):
+        with_output_blur(plain, 1.0)(torch.rand(1, 3, 3, 16) * 255)

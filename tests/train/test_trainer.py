@@ -326,6 +326,28 @@ def test_grid_mean_and_blurred_targets_train(teacher_model: Path, photo_folder: 
         _config(teacher_model, teacher_blur=-1.0)
 
 
+def test_out_blur_is_set_on_the_finished_network_only(
+    tiny_model: Path, photo_folder: Path, tmp_path: Path
+) -> None:
+    """``out_blur`` leaves training alone (same weights, same losses as without it) and is set on the
+    saved and exported network."""
+    from vstyle.models.from_onnx import stylenet_from_onnx
+
+    plain = Trainer(_config(tiny_model, steps=2), tmp_path / "a", threads=1, photos_dir=photo_folder).run()
+    config = _config(tiny_model, steps=2, out_blur=0.7)
+    blurred = Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder).run()
+    a, b = _weights(plain.checkpoint), _weights(blurred.checkpoint)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "a" / "losses.json").read_text()) == json.loads(
+        (tmp_path / "b" / "losses.json").read_text()
+    )
+    assert load_checkpoint(blurred.checkpoint).spec.out_blur == 0.7
+    assert stylenet_from_onnx(blurred.onnx).spec.out_blur == 0.7
+    assert load_checkpoint(plain.checkpoint).spec.out_blur == 0.0
+    with pytest.raises(ConfigError, match="out_blur"):
+        _config(tiny_model, out_blur=-1.0)
+
+
 def test_a_teacher_name_means_the_shared_teacher_not_the_bundled_student(shared_data: Path) -> None:
     """``scream`` is also a bundled (student) style; as a teacher it must be the original network."""
     assert teacher_source("scream") == shared_data / "teachers" / "scream"

@@ -49,7 +49,7 @@ def stylenet_from_onnx(onnx_path: Path) -> StyleNet:
     from onnx import numpy_helper
 
     from vstyle.models.metadata import read_model_metadata
-    from vstyle.models.stylenet import StyleNet, unshuffle_kernel
+    from vstyle.models.stylenet import StyleNet, gaussian_kernel, unshuffle_kernel
     from vstyle.trt.build import graph_precision  # precision as the graph says (no TensorRT needed)
 
     path = Path(onnx_path)
@@ -114,6 +114,12 @@ def stylenet_from_onnx(onnx_path: Path) -> StyleNet:
             or not np.array_equal(value(first.input[1], "unshuffle"), expected)
         ):
             raise ModelError(f"{path}: the graph does not start with the pixel-unshuffle of its spec")
+    if spec.out_blur > 0:  # the fixed output low-pass: a Conv node but no module, last in the graph
+        last = nodes.pop() if nodes else None
+        expected = gaussian_kernel(spec.out_blur).numpy()
+        weight = value(last.input[1], "output blur") if last is not None and last.op_type == "Conv" else None
+        if weight is None or weight.shape != expected.shape or not np.allclose(weight, expected):
+            raise ModelError(f"{path}: the graph does not end with the output blur of its spec")
     if len(nodes) != len(order):
         raise ModelError(
             f"{path}: the graph has {len(nodes)} conv/instance-norm layers, its {spec.name!r} spec "

@@ -21,6 +21,8 @@ Head = Literal["tanh", "sigmoid"]
 _PADDINGS = ("reflect", "tf_same")
 _UPSAMPLES = ("nearest", "deconv", "pixelshuffle")
 _HEADS = ("tanh", "sigmoid")
+#: Largest ``out_blur`` σ: past a few pixels a blur is no longer a stabilizer but a different picture.
+MAX_OUT_BLUR = 4.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class ArchSpec:
     entry of ``down_channels`` → ``res_blocks`` residual blocks → one ×2 upsampling stage per entry of
     ``up_channels`` → output conv to ``3·unshuffle²`` channels → pixel-shuffle → output head. Every conv
     but the last is followed by affine instance norm and ReLU; the last has instance norm only when
-    ``out_norm`` (the Engstrom teachers) and a bias otherwise.
+    ``out_norm`` (the Engstrom teachers) and a bias otherwise. ``out_blur`` > 0 appends a fixed
+    Gaussian low-pass to the clamped output.
 
     Attributes:
         name: key in :data:`ARCHITECTURES` (or a candidate's name in the arch search).
@@ -79,6 +82,7 @@ class ArchSpec:
     unshuffle: int = 1
     head: Head = "tanh"
     antialias: bool = False
+    out_blur: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "down_channels", tuple(int(c) for c in self.down_channels))
@@ -108,6 +112,10 @@ class ArchSpec:
             problems.append(f"head must be one of {_HEADS}, got {self.head!r}")
         if not isinstance(self.unshuffle, int) or self.unshuffle < 1:
             problems.append(f"unshuffle must be an int >= 1, got {self.unshuffle!r}")
+        if not (isinstance(self.out_blur, (int, float)) and 0.0 <= self.out_blur <= MAX_OUT_BLUR):
+            problems.append(
+                f"out_blur must be a Gaussian sigma in [0, {MAX_OUT_BLUR:g}] pixels, got {self.out_blur!r}"
+            )
         if not self.norm_eps > 0:
             problems.append(f"norm_eps must be > 0, got {self.norm_eps!r}")
         if self.padding == "tf_same" and (self.unshuffle != 1 or self.upsample == "pixelshuffle"):

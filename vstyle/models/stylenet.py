@@ -8,13 +8,25 @@ TensorFlow exactly for any size and crop their output to the input size.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vstyle.models.spec import ARCHITECTURES, ArchSpec, get_arch
 
-__all__ = ["ARCHITECTURES", "ArchSpec", "ConvLayer", "ResidualBlock", "StyleNet", "UpsampleLayer", "get_arch"]
+__all__ = [
+    "ARCHITECTURES",
+    "ArchSpec",
+    "ConvLayer",
+    "ResidualBlock",
+    "StyleNet",
+    "UpsampleLayer",
+    "get_arch",
+    "with_output_blur",
+]
 
 
 def _exporting() -> bool:
@@ -56,6 +68,16 @@ def unshuffle_kernel(factor: int, channels: int = 3) -> torch.Tensor:
             for j in range(factor):
                 weight[c * factor * factor + i * factor + j, c, i, j] = 1.0
     return weight
+
+
+def gaussian_kernel(sigma: float, channels: int = 3) -> torch.Tensor:
+    """Depthwise weights ``(channels, 1, k, k)`` of a normalized Gaussian of ``sigma`` pixels, taps
+    out to ``ceil(3σ)`` (``k = 2·ceil(3σ) + 1``): the fixed output low-pass of ``ArchSpec.out_blur``."""
+    radius = max(1, math.ceil(3.0 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    taps = torch.exp(-0.5 * (x / sigma) ** 2)
+    taps /= taps.sum()
+    return torch.outer(taps, taps).float().expand(channels, 1, 2 * radius + 1, 2 * radius + 1).contiguous()
 
 
 def icnr_(conv: nn.Conv2d, factor: int) -> None:
@@ -272,6 +294,8 @@ class StyleNet(nn.Module):
         )
         if u > 1:
             icnr_(self.out.conv, u)
+        blur = gaussian_kernel(spec.out_blur) if spec.out_blur > 0 else None
+        self.register_buffer("out_blur_weight", blur, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _exporting():
@@ -295,14 +319,31 @@ class StyleNet(nn.Module):
             y = torch.tanh(y) * 150.0 + 127.5
         else:
             y = torch.sigmoid(y) * 255.0
-        return torch.clamp(y, 0.0, 255.0)
+        y = torch.clamp(y, 0.0, 255.0)
+        if self.out_blur_weight is not None:
+            # A convex combination of in-range pixels stays in [0, 255]: no second clamp.
+            r = self.out_blur_weight.shape[-1] // 2
+            y = F.conv2d(F.pad(y, (r, r, r, r), mode="reflect"), self.out_blur_weight, groups=3)
+        return y
 
     def _check_input(self, x: torch.Tensor) -> None:
         m = self.spec.size_multiple
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"{self.spec.name}: expected input of shape (N, 3, H, W). Got {tuple(x.shape)}")
+        if self.out_blur_weight is not None and min(x.shape[-2:]) <= self.out_blur_weight.shape[-1] // 2:
+            raise ValueError(
+                f"{self.spec.name}: the output blur needs frames larger than "
+                f"{self.out_blur_weight.shape[-1] // 2} pixels. Got {x.shape[-2]}×{x.shape[-1]}"
+            )
         if self.spec.padding != "tf_same" and (x.shape[-2] % m or x.shape[-1] % m):
             raise ValueError(
                 f"{self.spec.name}: height and width must be multiples of {m} (pad the frame). "
                 f"Got {x.shape[-2]}×{x.shape[-1]}"
             )
+
+
+def with_output_blur(model: StyleNet, sigma: float) -> StyleNet:
+    """``model``'s network and weights with the fixed output low-pass ``ArchSpec.out_blur = sigma``."""
+    net = StyleNet(dataclasses.replace(model.spec, out_blur=sigma))
+    net.load_state_dict(model.state_dict())
+    return net.train(model.training)

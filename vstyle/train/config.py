@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from vstyle.errors import ConfigError
-from vstyle.models.spec import ARCHITECTURES
+from vstyle.models.spec import ARCHITECTURES, MAX_OUT_BLUR
 from vstyle.train.motion import MotionConfig
 
 #: Clips in the shared data used for real-motion pairs (frames from ``clip_skip`` on).
@@ -127,6 +127,11 @@ class TrainConfig:
             around the minimum while the average sits nearer its middle: a decay of 0.98 averages
             about the last 50 steps. On the wave recipe it changed nothing beyond run noise
             (benchmarks/RESULTS.md), so no shipped recipe uses it.
+        out_blur: σ (pixels) of the fixed Gaussian low-pass set on the finished network
+            (``ArchSpec.out_blur``) before it is saved and exported; 0 for none. Training never
+            sees it: the network learns its target as before, and the blur then takes off the
+            pixel-scale shimmer left on video for a little of the fidelity. On the wave student
+            (benchmarks/RESULTS.md) it bought more steadiness per dB than a heavier temporal weight.
         weights: the loss weights.
         motion: the synthetic-motion range.
         checkpoint_every: save a resumable checkpoint every this many steps.
@@ -157,6 +162,7 @@ class TrainConfig:
     teacher_grid: int = 1
     teacher_blur: float = 0.0
     ema: float = 0.0
+    out_blur: float = 0.0
     weights: LossWeights = field(default_factory=LossWeights)
     motion: MotionConfig = field(default_factory=MotionConfig)
     checkpoint_every: int = 100
@@ -206,6 +212,10 @@ class TrainConfig:
             )
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema must be a decay in [0, 1) (0 turns it off), got {self.ema}")
+        if not 0.0 <= self.out_blur <= MAX_OUT_BLUR:
+            raise ConfigError(
+                f"out_blur must be a Gaussian sigma in [0, {MAX_OUT_BLUR:g}] pixels, got {self.out_blur}"
+            )
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.warm_start and not (

@@ -34,7 +34,7 @@ from vstyle.data import shared_data_dir
 from vstyle.errors import ConfigError, DataError, ModelError
 from vstyle.models.checkpoint import load_checkpoint, save_checkpoint
 from vstyle.models.spec import get_arch
-from vstyle.models.stylenet import StyleNet
+from vstyle.models.stylenet import StyleNet, with_output_blur
 from vstyle.temporal.warp import backward_warp_torch
 from vstyle.train.banks import ClipBank, PhotoBank, resize_short
 from vstyle.train.config import TrainConfig
@@ -574,6 +574,8 @@ class Trainer:
         from vstyle.models.export import export_onnx
 
         c = self.config
+        if c.out_blur > 0:
+            model = with_output_blur(model, c.out_blur)
         final = {k: float(np.mean([r[k] for r in history[-50:]])) for k in history[-1] if k != "step"}
         meta = {"config": c.to_dict(), "steps": c.steps, "seconds": round(seconds, 1), "final_losses": final}
         if self.teacher_run is not None:
