@@ -72,7 +72,11 @@ def unshuffle_kernel(factor: int, channels: int = 3) -> torch.Tensor:
 
 def gaussian_kernel(sigma: float, channels: int = 3) -> torch.Tensor:
     """Depthwise weights ``(channels, 1, k, k)`` of a normalized Gaussian of ``sigma`` pixels, taps
-    out to ``ceil(3σ)`` (``k = 2·ceil(3σ) + 1``): the fixed output low-pass of ``ArchSpec.out_blur``."""
+    out to ``ceil(3σ)`` (``k = 2·ceil(3σ) + 1``): the fixed output low-pass of ``ArchSpec.out_blur``.
+
+    Built here rather than taken from torchvision's ``gaussian_blur`` (not a dependency) so the blur
+    is one explicit ``Conv`` node in the exported graph, which TensorRT parses and
+    :func:`~vstyle.models.from_onnx.stylenet_from_onnx` recognises by its weights."""
     radius = max(1, math.ceil(3.0 * sigma))
     x = torch.arange(-radius, radius + 1, dtype=torch.float64)
     taps = torch.exp(-0.5 * (x / sigma) ** 2)
