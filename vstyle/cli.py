@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--style-image", help="train from this painting with the perceptual loss")
     p.add_argument(
         "--arch",
-        help="student architecture: quality, quality-aa, engstrom (the teacher's own layout), fast or tiny (default fast)",
+        help="student architecture: quality, quality-aa, engstrom (the teacher's own layout), fast, fast-hr "
+        "(fast with its residual blocks at 1/4 resolution) or tiny (default fast)",
     )
     p.add_argument(
         "--teacher-grid",

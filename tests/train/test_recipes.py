@@ -8,7 +8,14 @@ pytest.importorskip("torch")
 
 from vstyle.errors import ConfigError  # noqa: E402
 from vstyle.train.config import WARM_ARCHS  # noqa: E402
-from vstyle.train.recipes import DISTILLED_STYLES, PAINTINGS, STEADY_TARGET, get_recipe, recipes  # noqa: E402
+from vstyle.train.recipes import (  # noqa: E402
+    DISTILLED_STYLES,
+    FAST_STEADY,
+    PAINTINGS,
+    STEADY_TARGET,
+    get_recipe,
+    recipes,
+)
 
 
 def test_every_recipe_names_its_architecture_and_source() -> None:
@@ -20,9 +27,14 @@ def test_every_recipe_names_its_architecture_and_source() -> None:
         assert quality.arch != "engstrom" or (style in STEADY_TARGET and quality.teacher_grid > 1)
         # The fast CPU size, in two stages: plain imitation of the teacher, then the temporal loss.
         plain, fast = table[f"{style}-fast-plain"], table[f"{style}-fast"]
-        assert plain.arch == "fast" and plain.teacher == style and plain.teacher_on_crops
-        assert plain.weights.temporal == 0
-        assert fast.arch == "fast" and fast.first_stage == f"{style}-fast-plain"
+        assert plain.teacher == style and plain.weights.temporal == 0
+        if style in FAST_STEADY:
+            # A CPU layout under the 4x bound, first learning the whole-photo steady target.
+            assert plain.arch == fast.arch == "fast-hr" and not plain.teacher_on_crops
+            assert plain.teacher_grid > 1 and plain.teacher_blur > 0 and fast.weights.temporal > 0
+        else:
+            assert plain.arch == fast.arch == "fast" and plain.teacher_on_crops
+        assert fast.first_stage == f"{style}-fast-plain"
         # From the first stage's network: distilled into itself, or held to the teacher.
         assert fast.warm_start or (fast.init_recipe and fast.teacher == style)
     tiny, plain = table["scream-tiny"], table["scream-tiny-plain"]

@@ -200,6 +200,23 @@ FAST = ArchSpec(
     out_kernel=3,
 )
 
+#: CPU student for teachers whose strokes are finer than ``fast`` can draw (wave): ``fast``'s
+#: pixel-unshuffle ×2 and 3×3 stem, but one stride-2 stage, so its depthwise residual blocks work at
+#: 1/4 resolution like the teachers' instead of 1/8. About 1.7× ``fast``'s cost, 4.6× faster
+#: than ``quality`` at 640×360; see benchmarks/RESULTS.md (wave-fast).
+FAST_HR = ArchSpec(
+    name="fast-hr",
+    unshuffle=2,
+    stem_channels=32,
+    stem_kernel=3,
+    down_channels=(128,),
+    res_blocks=5,
+    depthwise_res=True,
+    up_channels=(32,),
+    upsample="nearest",
+    out_kernel=3,
+)
+
 #: Live-filter student: pixel-unshuffle ×4, all convs at 1/4 and 1/8 resolution, depthwise residual
 #: blocks, 1×1 pixel-shuffle upsampling. Measured ~29–35 ms at 640×360 on 2 cores (~35 fps on a quiet
 #: machine), ~20× faster than ``quality``; see benchmarks/ARCHITECTURES.md.
@@ -218,7 +235,7 @@ TINY = ArchSpec(
 )
 
 #: Named layouts; checkpoints and exported models refer to these names.
-ARCHITECTURES: dict[str, ArchSpec] = {s.name: s for s in (QUALITY, QUALITY_AA, FAST, TINY, ENGSTROM)}
+ARCHITECTURES: dict[str, ArchSpec] = {s.name: s for s in (QUALITY, QUALITY_AA, FAST, FAST_HR, TINY, ENGSTROM)}
 
 
 def get_arch(name: str) -> ArchSpec:

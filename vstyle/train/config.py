@@ -74,7 +74,7 @@ class TrainConfig:
     """One training recipe.
 
     Attributes:
-        arch: student architecture (``quality``, ``quality-aa``, ``fast``, ``tiny``).
+        arch: student architecture (a name in :data:`~vstyle.models.spec.ARCHITECTURES`).
         teacher: distil from this teacher (style name in the shared data, teacher folder or .onnx), or
             ``"recipe:NAME"``: the model of another recipe, trained first in the sibling run folder
             ``NAME`` when it is not there yet (a two-stage recipe stays one command).
