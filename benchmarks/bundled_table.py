@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vstyle.styles import BUNDLED_DIR  # noqa: E402
+from vstyle.train.config import WARM_ARCHS  # noqa: E402
 
 CLIPS = ("fox", "sam2_bedroom", "sam2_04_coffee")
 
@@ -39,9 +40,9 @@ def targets(card: dict) -> list[str]:
         if row["teacher_ratio"] is not None and row["ratio"] > row["teacher_ratio"] / 2:
             misses.append(f"{clip} ratio {row['ratio']:.2f} > half the teacher's")
     fidelity = card["metrics"].get("fidelity") or {}
-    # The quality size is any teacher-sized layout (quality, quality-aa, the teacher's own engstrom);
-    # the CPU sizes (fast, tiny) have the 20 dB floor.
-    floor = 20.0 if card["architecture"] in ("fast", "tiny") else 22.0
+    # The quality size is any teacher-sized layout (quality, quality-aa, the teacher's own engstrom:
+    # the layouts a teacher's weights go into); the CPU sizes (fast, fast-hr*, tiny) have 20 dB.
+    floor = 22.0 if card["architecture"] in WARM_ARCHS else 20.0
     # Students of a teacher (not the painting styles, whose "teacher" is their own first stage).
     if card["config"].get("teacher") and "from the painting" not in card.get("what", ""):
         psnr = fidelity.get("psnr")

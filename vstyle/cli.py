@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--arch",
         help="student architecture: quality, quality-aa, engstrom (the teacher's own layout), fast, fast-hr "
-        "(fast with its residual blocks at 1/4 resolution) or tiny (default fast)",
+        "(fast with its residual blocks at 1/4 resolution), fast-hr6 (the same with six) or tiny (default fast)",
     )
     p.add_argument(
         "--teacher-grid",
