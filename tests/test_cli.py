@@ -276,7 +276,12 @@ def test_ctrl_c_leaves_a_playable_file_of_what_was_done(tmp_path: Path, tiny_mod
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     time.sleep(6.0)  # an endless synthetic source: only Ctrl-C ends this run
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never leave an endless render behind to slow the rest of the suite
+        _, err = proc.communicate()
+        pytest.fail(f"render did not end within 60 s of Ctrl-C; its log:\n{err}")
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     frames = only(read_streams(out), "video").times

@@ -292,9 +292,11 @@ class Pipeline:
             threading.Thread(target=self._guarded("stylize", self._stylize), name=f"vstyle-stylize-{i}")
             for i in range(self.workers)
         ]
-        for thread in threads:
-            thread.start()
         try:
+            # Started inside the try: a Ctrl-C that lands between two starts must still stop and
+            # join the stages already running (otherwise an endless source keeps the process alive).
+            for thread in threads:
+                thread.start()
             self._guarded("write", self._write)()
         except KeyboardInterrupt:
             self.metrics.interrupted = True
@@ -302,7 +304,8 @@ class Pipeline:
         finally:
             self.stop()
             for thread in threads:
-                thread.join()
+                if thread.ident is not None:  # started
+                    thread.join()
             source_drops = getattr(self.source, "dropped", 0)
             if isinstance(source_drops, int) and source_drops:
                 self.metrics.count_drop(source_drops)
