@@ -273,7 +273,13 @@ def test_ctrl_c_leaves_a_playable_file_of_what_was_done(tmp_path: Path, tiny_mod
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "vstyle", "-v", "render", "synthetic:320x180@30", "-o", str(out),
            "--model", str(tiny_model), "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored in the
+    # child: restore the default a terminal gives, or this Ctrl-C is lost when the suite itself was
+    # started in the background (`bash tests/run.sh &`).
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     time.sleep(6.0)  # an endless synthetic source: only Ctrl-C ends this run
     proc.send_signal(signal.SIGINT)
     try:
