@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import platform
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from vstyle import __version__
@@ -16,7 +19,40 @@ log = logging.getLogger("vstyle")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``docker stop``, a service manager): stop as Ctrl-C does.
+
+    A subclass of ``KeyboardInterrupt`` so every place that finishes cleanly on Ctrl-C (sinks keep a
+    playable file, training saves a checkpoint) does the same here instead of dying mid-write.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while a command runs (main thread only; a SIGTERM
+    the parent chose to ignore stays ignored)."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    ):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(error: KeyboardInterrupt) -> int:
+    return EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
 
 
 def _positive(text: str) -> int:
@@ -457,12 +493,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(config, out, threads=args.threads, photos_dir=args.photos, restart=args.restart)
     try:
         result = trainer.run(progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         bar.close()
         print(
             f"vstyle: interrupted; checkpoint kept in {out}, run the same command to resume", file=sys.stderr
         )
-        return EXIT_INTERRUPTED
+        return _interrupted(error)
     bar.close()
     print(f"trained {result.steps} steps in {result.seconds / 60:.1f} min: {result.onnx}")
     if args.bundle:
@@ -720,15 +756,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return COMMANDS[args.command](args)
+        with _sigterm_as_interrupt():
+            return COMMANDS[args.command](args)
     except VStyleError as error:
         print(f"vstyle: error: {error}", file=sys.stderr)
         if args.verbose >= 2:
             raise
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         print("vstyle: interrupted; what was done so far has been kept", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(error)
     except Exception as error:  # a bug, not bad input: one line, the traceback on request
         print(
             f"vstyle: internal error: {type(error).__name__}: {error} (run with -vv for the traceback)",
