@@ -36,6 +36,7 @@ def make_clip(
     time_base: Fraction | None = None,
     audio: str | None = "aac",
     audio_seconds: float | None = None,
+    keyint: int | None = None,
 ) -> Path:
     """Write a small H.264 clip, with a sine-wave audio track unless ``audio`` is ``None``.
 
@@ -48,6 +49,7 @@ def make_clip(
         time_base: video time base; default ``1/fps``.
         audio: audio encoder (``"aac"``, ``"libopus"``) or ``None`` for a silent clip.
         audio_seconds: audio length; default the video's length.
+        keyint: frames between key frames (x264's default, 250, when ``None``).
     """
     width, height = size
     time_base = time_base or Fraction(1, fps)
@@ -56,7 +58,7 @@ def make_clip(
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.codec_context.time_base = time_base
-        video.codec_context.options = {"preset": "ultrafast"}
+        video.codec_context.options = {"preset": "ultrafast", **({"g": str(keyint)} if keyint else {})}
         sound = None
         if audio is not None:
             sound = container.add_stream(audio, rate=AUDIO_RATE, layout="mono")

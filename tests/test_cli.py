@@ -62,6 +62,61 @@ def test_render_variable_frame_rate_survives(tmp_path: Path, tiny_model: Path) -
     assert only(read_streams(out), "video").times == [Fraction(s, 30) for s in stamps]
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [["--start", "1.3", "--end", "2.5"], ["--start", "0:01.3", "--duration", "1.2"]],
+    ids=["end", "duration"],
+)
+def test_render_a_cut_from_zero_with_the_audio_of_the_cut(
+    tmp_path: Path, tiny_model: Path, cut: list[str]
+) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=100, size=(64, 48), fps=25, keyint=10)  # 4 s
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(source), "-o", str(out), "--model", str(tiny_model), *cut]) == 0
+    src, dst = read_streams(source), read_streams(out)
+    video = only(dst, "video")
+    assert video.times == [Fraction(i, 25) for i in range(30)], "frames 33-62 of the source, from 0"
+    offset = Fraction(33, 25)
+    a_src, a_dst = only(src, "audio"), only(dst, "audio")
+    # Packet for packet: the source's audio from the packet sounding at the cut, moved back by it.
+    first = next(i for i, t in enumerate(a_src.times) if t + Fraction(1024, 48000) > offset)
+    assert a_dst.payloads == a_src.payloads[first : first + len(a_dst.payloads)]
+    assert a_dst.times == [t - offset for t in a_src.times[first : first + len(a_dst.times)]]
+    assert -Fraction(1024, 48000) < a_dst.times[0] <= 0
+    video_end = Fraction(30, 25)
+    assert video_end <= a_dst.end <= video_end + Fraction(1024, 48000), "sound stops with the picture"
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []
+
+
+@pytest.mark.parametrize(
+    ("input_", "args", "message"),
+    [
+        ("clip", ["--start", "9"], "nothing to read from 9 s on, its video ends at 2.000 s"),
+        ("clip", ["--start", "1", "--end", "0.5"], "not after its start"),
+        ("synthetic:64x48@25", ["--start", "1"], "--start/--end/--duration cut a video file"),
+    ],
+)
+def test_render_refuses_a_cut_it_cannot_make(
+    tmp_path: Path, tiny_model: Path, capsys, input_: str, args: list[str], message: str
+) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=50, size=(64, 48), fps=25, audio=None)
+    spec = str(source) if input_ == "clip" else input_
+    out = tmp_path / "out.mp4"
+    assert main(["render", spec, "-o", str(out), "--model", str(tiny_model), *args]) == 1
+    assert message in one_line_error(capsys)
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["--start", "1:75"], ["--start", "-3"], ["--start", "ten"], ["--end", "2", "--duration", "1"]]
+)
+def test_render_cut_arguments_are_checked_by_the_parser(tmp_path: Path, capsys, args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["render", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.mp4"), *args])
+    assert exit_.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
 def test_render_to_images_with_height_and_batching(tmp_path: Path, tiny_model: Path) -> None:
     out = tmp_path / "frames"
     code = main(["render", "synthetic:320x180@30", "-o", f"{out}/", "--model", str(tiny_model),

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 from vstyle import __version__
@@ -70,6 +71,53 @@ def _strength(text: str) -> float:
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
     return value
+
+
+def _clock(text: str) -> Fraction:
+    """A time as seconds (``75``, ``75.5``) or ``[HH:]MM:SS[.fff]`` (``1:15.5``), as FFmpeg's ``-ss``."""
+    parts = text.strip().split(":")
+    try:
+        if len(parts) > 3 or any(not part or part.startswith(("-", "+")) for part in parts):
+            raise ValueError
+        values = [Fraction(part) for part in parts]
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected seconds (75.5) or [HH:]MM:SS[.fff] (1:15.5), got {text!r}"
+        ) from None
+    if any(v >= 60 for v in values[1:]) or any(v.denominator != 1 for v in values[:-1]):
+        raise argparse.ArgumentTypeError(f"minutes and seconds after a colon run 0-59, got {text!r}")
+    seconds = Fraction(0)
+    for value in values:
+        seconds = seconds * 60 + value
+    return seconds
+
+
+def _cut_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--start", type=_clock, metavar="TIME", help="begin the cut here: seconds or [HH:]MM:SS[.fff]"
+    )
+    end = p.add_mutually_exclusive_group()
+    end.add_argument("--end", type=_clock, metavar="TIME", help="end the cut before this time")
+    end.add_argument("--duration", type=_clock, metavar="TIME", help="length of the cut")
+
+
+def _cut_options(args: argparse.Namespace) -> dict[str, Fraction]:
+    """``start``/``end`` source options for ``--start``/``--end``/``--duration`` (video files only)."""
+    from vstyle.capture import open_source
+    from vstyle.capture.file import FileSource
+    from vstyle.errors import ConfigError
+
+    if args.start is None and args.end is None and args.duration is None:
+        return {}
+    if not isinstance(open_source(args.input), FileSource):
+        raise ConfigError(
+            f"--start/--end/--duration cut a video file, and {args.input!r} is not one; "
+            "use --max-frames to stop early"
+        )
+    start = args.start or Fraction(0)
+    end = args.end if args.duration is None else start + args.duration
+    options = {"start": start} if start else {}
+    return {**options, **({"end": end} if end is not None else {})}
 
 
 def _stabilize_arg(p: argparse.ArgumentParser) -> None:
@@ -147,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="video file, image folder or glob, or synthetic[:WxH@FPS]")
     p.add_argument("-o", "--output", required=True, help="video file, image folder/pattern, or null")
     _model_args(p)
+    _cut_args(p)
     _encode_args(p)
     _hwaccel_arg(p)
     p.add_argument("--batch", type=_positive, default=1, help="frames per network call (default 1)")
@@ -351,6 +400,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         bar = tqdm(total=total, unit="frame", disable=True if args.no_progress else None, dynamic_ncols=True)
 
     source_options, sink_options = _hw_options(args, args.input, args.output, _sink_options(args))
+    source_options.update(_cut_options(args))
     try:
         metrics = render(
             args.input,

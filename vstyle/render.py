@@ -100,7 +100,8 @@ def render(
             or folder, or ``"null"``.
         stylize: model, backend, height, batch size.
         max_frames: stop after this many frames.
-        source_options: passed to the source (e.g. ``num_frames`` for ``"synthetic"``).
+        source_options: passed to the source (e.g. ``num_frames`` for ``"synthetic"``, ``start``/``end``
+            in seconds to render a cut of a video file).
         sink_options: passed to the sink (``crf``, ``preset``, ``codec``, ``overwrite``).
 
     Returns:

@@ -25,6 +25,9 @@ class SourceInfo:
         live: ``True`` for sources that produce frames in real time whether or not they are
             consumed (cameras, the synthetic source in real-time mode).
         path: the file this came from, when it did; sinks use it to copy audio.
+        time_offset: seconds of the file's timeline subtracted from the frames' timestamps (a cut
+            that starts later shifts its first frame to 0); sinks copying the file's other streams
+            shift them by the same amount.
     """
 
     width: int
@@ -35,6 +38,7 @@ class SourceInfo:
     live: bool = False
     path: Path | None = None
     description: str = field(default="", compare=False)
+    time_offset: Fraction = Fraction(0)
 
 
 class Source(abc.ABC):

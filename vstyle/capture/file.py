@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -112,6 +113,10 @@ class FileSource(Source):
       Only frames without a ``pts`` get one made up from their index and the nominal rate.
     * Packets that fail to decode (a corrupt or truncated file) are skipped and counted in
       :attr:`corrupt_packets`; the file fails to open only when no frame at all can be decoded.
+    * A cut (``start``/``end``, seconds on the player's timeline, which begins at 0 where the file
+      begins) seeks to the key frame before ``start``, decodes on from there and keeps the frames
+      shown from ``start`` up to ``end``. Their timestamps are shifted so that the first one is 0, and
+      :attr:`SourceInfo.time_offset` tells sinks the shift, so copied audio moves with them.
 
     The first frame is decoded in :meth:`open` to learn the upright size and to fail early.
 
@@ -125,6 +130,8 @@ class FileSource(Source):
             :func:`vstyle.hwvideo.device_rgb`), for a GPU backend to take with no host copy.
             Frames NVDEC cannot keep as 8-bit NV12 (10-bit, 4:4:4), and every frame where
             decoding fell back to the CPU, still come as host arrays.
+        start: first moment to read, in seconds from the start of the file (default its start).
+        end: moment to stop before, in seconds from the start of the file (default its end).
 
     Example:
         >>> with FileSource("clip.mp4") as source:  # doctest: +SKIP
@@ -133,16 +140,30 @@ class FileSource(Source):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, hwaccel: str | None = None, device_frames: bool = False
+        self,
+        path: str | os.PathLike[str],
+        *,
+        hwaccel: str | None = None,
+        device_frames: bool = False,
+        start: float | Fraction | None = None,
+        end: float | Fraction | None = None,
     ) -> None:
         super().__init__()
         if hwaccel not in (None, "cuda"):
             raise ConfigError(f"hwaccel must be None (software) or 'cuda' (NVDEC). Got {hwaccel!r}")
         if device_frames and hwaccel != "cuda":
             raise ConfigError("device_frames keeps NVDEC's frames on the GPU: it needs hwaccel='cuda'")
+        self.start = _seconds("start", start)
+        self.end = _seconds("end", end)
+        if self.end is not None and self.end <= (self.start or 0):
+            raise ConfigError(
+                f"the cut ends at {float(self.end):g} s, not after its start at {float(self.start or 0):g} s; "
+                "give an end later than the start"
+            )
         self.path = Path(path)
         self.hwaccel = hwaccel
         self.device_frames = device_frames
+        self._offset = 0  # pts subtracted from every frame (the first kept frame's, for a cut)
         #: ``"nvdec"`` or ``"software"`` once open.
         self.decoder: str | None = None
         self._container: av.container.InputContainer | None = None
@@ -196,7 +217,15 @@ class FileSource(Source):
         self._corrupt_packets = 0
         self._last_error = None
         self._decoded = self._decode_frames()
+        if self.start or self.end is not None:
+            self._decoded = self._cut(container, stream)
         self._first = next(self._decoded, None)
+        if self._first is None and self._corrupt_packets == 0 and self.start:
+            raise SourceError(
+                f"{path}: nothing to read from {float(self.start):g} s on, its video ends at "
+                f"{_describe_seconds(_duration(container, stream))}; choose an earlier --start"
+            )
+        self._offset = self._first.pts if self._first is not None and self.start else 0
         if self._first is None:
             detail = f"; last error: {_ffmpeg_reason(self._last_error)}" if self._last_error else ""
             raise SourceError(
@@ -211,10 +240,11 @@ class FileSource(Source):
             width=width,
             height=height,
             fps=fps,
-            frame_count=_frame_count(container, stream, fps),
+            frame_count=self._cut_count(_frame_count(container, stream, fps), fps),
             time_base=time_base,
             live=False,
             path=path,
+            time_offset=self._offset * time_base if self._offset and time_base else Fraction(0),
             description=(
                 f"{path.name}: {stream.codec_context.name} {self._first.width}×{self._first.height} "
                 f"{self._first.format.name}"
@@ -267,6 +297,8 @@ class FileSource(Source):
             pts = video_frame.pts
             if pts is None and rate_step is not None:
                 pts = round(index * rate_step)
+            elif pts is not None:
+                pts -= self._offset
             yield Frame(
                 image=self._to_rgb(video_frame, info),
                 index=index,
@@ -355,6 +387,55 @@ class FileSource(Source):
         except av.FFmpegError as error:
             logger.debug("%s: flushing the decoder failed: %s", self.path, error)
 
+    def _cut(
+        self, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+    ) -> Iterator[av.VideoFrame]:
+        """The decoded frames shown from :attr:`start` up to :attr:`end`, after a seek to the key
+        frame before :attr:`start`."""
+        if stream.time_base is None:
+            raise SourceError(
+                f"cannot cut {self.path}: its video stream has no time base; drop --start/--end"
+            )
+        time_base = Fraction(stream.time_base)
+        origin = stream.start_time or 0  # the player's 0 s, in pts
+        first = origin + math.floor((self.start or 0) / time_base)
+        stop = origin + math.ceil(self.end / time_base) if self.end is not None else None
+        if self.start:
+            try:
+                # backward: the key frame at or before the target; decoding runs on from there.
+                container.seek(first, stream=stream, backward=True, any_frame=False)
+            except av.FFmpegError as error:
+                logger.info(
+                    "%s: cannot seek (%s); decoding from the start to reach the cut", self.path, error
+                )
+        decoded = self._decode_frames()
+        try:
+            for frame in decoded:
+                if frame.pts is None:
+                    raise SourceError(
+                        f"cannot cut {self.path}: its frames carry no timestamps; drop --start/--end "
+                        "(or --max-frames to stop early)"
+                    )
+                if frame.pts < first:
+                    continue
+                if stop is not None and frame.pts >= stop:
+                    return
+                yield frame
+        finally:
+            decoded.close()  # type: ignore[attr-defined]
+
+    def _cut_count(self, count: int | None, fps: Fraction | None) -> int | None:
+        """Frames the cut holds, estimated at the nominal rate (for a progress bar)."""
+        if not (self.start or self.end is not None) or count is None or not fps:
+            return count
+        skipped = round((self.start or 0) * fps)
+        kept = (
+            count - skipped
+            if self.end is None
+            else min(count - skipped, round((self.end - (self.start or 0)) * fps))
+        )
+        return max(1, kept)
+
     def _note_error(self, error: Exception) -> None:
         self._corrupt_packets += 1
         self._last_error = error
@@ -379,18 +460,37 @@ def _stream_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
     return None
 
 
+def _seconds(name: str, value: float | Fraction | None) -> Fraction | None:
+    if value is None:
+        return None
+    seconds = Fraction(value)
+    if seconds < 0:
+        raise ConfigError(
+            f"{name} must be a time in seconds from the start of the file, not {float(seconds):g}"
+        )
+    return seconds
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Fraction | None:
+    """Length of the video in seconds from its header, ``None`` where unknown."""
+    if stream.duration and stream.time_base:
+        return stream.duration * Fraction(stream.time_base)
+    if container.duration:
+        return Fraction(container.duration, av.time_base)
+    return None
+
+
+def _describe_seconds(seconds: Fraction | None) -> str:
+    return "an unknown time" if seconds is None else f"{float(seconds):.3f} s"
+
+
 def _frame_count(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, fps: Fraction | None
 ) -> int | None:
     """Frames in the stream from its header, else estimated from its duration; ``None`` if unknown."""
     if stream.frames:
         return int(stream.frames)
-    if fps is None:
-        return None
-    if stream.duration and stream.time_base:
-        seconds = stream.duration * stream.time_base
-    elif container.duration:
-        seconds = Fraction(container.duration, av.time_base)
-    else:
+    seconds = _duration(container, stream)
+    if fps is None or seconds is None:
         return None
     return max(1, round(seconds * fps))

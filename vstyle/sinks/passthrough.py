@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -39,17 +40,26 @@ class StreamCopier:
     Times are exact fractions of a second on the source's own timeline: the video frames written
     beside the copy must carry the pts the source's decoder gave them for the two to stay in sync.
 
+    A cut of the source (:attr:`~vstyle.capture.SourceInfo.time_offset`) moves every copied packet
+    back by the same offset as the video, and copies no packet that ends before the cut (no pre-roll:
+    the cut is where the user asked the sound to begin).
+
     Args:
         source: the media file the video came from.
         output: an output container that has not written its header yet.
+        offset: seconds of the source's timeline the video's timestamps were shifted back by.
 
     Raises:
         SinkError: the source cannot be opened for reading.
     """
 
-    def __init__(self, source: Path, output: av.container.OutputContainer) -> None:
+    def __init__(
+        self, source: Path, output: av.container.OutputContainer, offset: Fraction = Fraction(0)
+    ) -> None:
         self._source_path = source
         self._output = output
+        self._offset = Fraction(offset)
+        self._preroll = PREROLL if not offset else Fraction(0)
         try:
             self._input = av.open(str(source), "r")
         except (av.FFmpegError, OSError) as error:
@@ -69,6 +79,8 @@ class StreamCopier:
         self.packets_copied = 0
         try:
             self._add_streams()
+            if self._routes and offset > 0:
+                self._seek(self._offset)
         except BaseException:
             self.close()
             raise
@@ -104,6 +116,16 @@ class StreamCopier:
         else:
             self.close()  # nothing to copy: release the file now
 
+    def _seek(self, offset: Fraction) -> None:
+        """Start demuxing a little before ``offset`` seconds instead of at the top of the file."""
+        target = max(Fraction(0), offset - 1)  # a second early: interleaving is rarely coarser
+        try:
+            self._input.seek(math.floor(target * av.time_base), backward=True)
+        except av.FFmpegError as error:  # unseekable: reading from the top costs time, not correctness
+            logger.debug(
+                "%s: cannot seek to %.3f s (%s); copying from the top", self._source_path, target, error
+            )
+
     def start(self, first_video_time: Fraction) -> None:
         """Set where the video starts; packets ending more than :data:`PREROLL` before are dropped.
 
@@ -115,7 +137,7 @@ class StreamCopier:
     def copy_until(self, until: Fraction) -> None:
         """Mux every packet that starts at or before ``until`` seconds and was not muxed yet."""
         while (packet := self._peek()) is not None:
-            when = _start_time(packet)
+            when = self._time(packet)
             if when is not None and when > until:
                 return
             self._pending = None
@@ -189,7 +211,7 @@ class StreamCopier:
             if packet.size == 0:  # the demuxer's end-of-stream marker
                 continue
             if index in self._video_indices:
-                when = _start_time(packet)
+                when = self._time(packet)
                 if when is not None and (self._latest_video is None or when > self._latest_video):
                     self._latest_video = when
                 continue
@@ -200,17 +222,28 @@ class StreamCopier:
     def _before_start(self, packet: av.packet.Packet) -> bool:
         if self._start is None:
             return False
-        when = _start_time(packet)
+        when = self._time(packet)
         if when is None:
             return False
         end = when + (packet.duration or 0) * packet.time_base
-        return end < self._start - PREROLL
+        return end < self._start - self._preroll
+
+    def _time(self, packet: av.packet.Packet) -> Fraction | None:
+        """When the packet starts on the output's timeline (the source's, less the cut's offset)."""
+        when = _start_time(packet)
+        return when - self._offset if when is not None else None
 
     def _mux(self, packet: av.packet.Packet) -> None:
         index = packet.stream.index
         out = self._routes.get(index)
         if out is None:  # its stream was given up after a muxing error
             return
+        if self._offset:
+            shift = round(self._offset / packet.time_base)
+            if packet.pts is not None:
+                packet.pts -= shift
+            if packet.dts is not None:
+                packet.dts -= shift
         packet.stream = out
         try:
             self._output.mux_one(packet)

@@ -343,7 +343,7 @@ class VideoFileSink(Sink):
             context.color_range = 1  # limited ("MPEG") range
 
         if self.copy_streams and info.path is not None and not info.live and Path(info.path).is_file():
-            self._copier = StreamCopier(Path(info.path), output)
+            self._copier = StreamCopier(Path(info.path), output, offset=info.time_offset)
 
     # -- write() -------------------------------------------------------------------------------
 
