@@ -1,4 +1,5 @@
-"""GPU backend-only throughput: ONNX Runtime CUDA, PyTorch FP16, TensorRT FP16 and INT8, 360p–1080p.
+"""GPU backend-only throughput: ONNX Runtime CUDA, PyTorch FP16, TensorRT FP16 and INT8, 360p–1080p,
+against the per-frame eager PyTorch loop measured in the same run.
 
 For each model and backend, at each resolution: one frame (batch 1), ``--warmup`` calls, then
 ``--runs`` timed calls; the median is reported. Two timings per cell:
@@ -8,6 +9,11 @@ For each model and backend, at each resolution: one frame (batch 1), ``--warmup`
 * ``device``: the network alone on a CUDA tensor that stays on the GPU (TensorRT's
   ``infer_device``, the torch backend's ``forward``), synchronised per call.
 
+The baseline, ``eager-fp32``, is the loop of pytorch/examples ``fast_neural_style`` on the GPU: the
+same network (rebuilt from the ONNX file and checked against ONNX Runtime) in FP32 under
+``torch.no_grad()``, each frame copied to the GPU and its result back. The report gives every
+backend's speed-up over it at each size (``speedups``: host timings, batch 1).
+
 Models are the named architectures with seeded random weights (speed does not depend on the
 weights), exported once into ``<work>/models``, or ``--model`` files. INT8 calibrates on synthetic
 frames unless ``--calib`` is given (speed only: the pictures of such a model mean nothing). Engines
@@ -16,7 +22,7 @@ are built into ``<work>/engines`` on the first run and reused afterwards.
 Usage::
 
     python benchmarks/gpu_bench.py [--archs tiny fast quality] [--model X.onnx]
-        [--backends onnxruntime-cuda torch tensorrt-fp16 tensorrt-int8]
+        [--backends eager-fp32 onnxruntime-cuda torch tensorrt-fp16 tensorrt-int8]
         [--resolutions 360p 720p 1080p] [--runs 100] [--warmup 20] [--out benchmarks/results]
 """
 
@@ -34,7 +40,35 @@ from pathlib import Path
 import numpy as np
 
 RESOLUTIONS = {"360p": (360, 640), "720p": (720, 1280), "1080p": (1080, 1920)}
-BACKENDS = ("onnxruntime-cuda", "torch", "tensorrt-fp16", "tensorrt-int8")
+BACKENDS = ("eager-fp32", "onnxruntime-cuda", "torch", "tensorrt-fp16", "tensorrt-int8")
+BASELINE = "eager-fp32"
+
+
+class EagerLoop:
+    """The per-frame eager loop of fast_neural_style on the GPU (the baseline; see the docstring)."""
+
+    name = BASELINE
+
+    def __init__(self, model: Path) -> None:
+        from vstyle.bench.baselines import torch_network
+
+        self.net = torch_network(model).cuda().eval()
+
+    def __enter__(self) -> EagerLoop:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.net = None
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            out = self.net(torch.from_numpy(batch).cuda())
+            return out.clamp(0, 255).cpu().numpy()
+
+    def forward(self, x):
+        return self.net(x)
 
 
 def export_arch(arch: str, folder: Path) -> Path:
@@ -67,7 +101,10 @@ def synthetic_calibration(folder: Path, count: int = 8) -> Path:
 
 def backend_factory(name: str, model: Path, engine_dir: Path, calib: list[Path]):
     from vstyle.backends import backend_class
+    from vstyle.gpu import cuda_unavailable_reason
 
+    if name == BASELINE:
+        return cuda_unavailable_reason(), (lambda: EagerLoop(model))
     if name.startswith("tensorrt"):
         cls = backend_class("tensorrt")
         reason = cls.unavailable_reason()
@@ -76,8 +113,6 @@ def backend_factory(name: str, model: Path, engine_dir: Path, calib: list[Path])
     cls = backend_class(name)
     reason = cls.unavailable_reason()
     if name == "torch" and reason is None:
-        from vstyle.gpu import cuda_unavailable_reason
-
         reason = cuda_unavailable_reason()
     return reason, (lambda: cls(model))
 
@@ -85,7 +120,7 @@ def backend_factory(name: str, model: Path, engine_dir: Path, calib: list[Path])
 def device_call(backend, x):
     if backend.name == "tensorrt":
         return lambda: backend.infer_device(x)
-    if backend.name == "torch":
+    if backend.name in ("torch", BASELINE):
         import torch
 
         def run():
@@ -126,6 +161,27 @@ def bench_cell(backend, size: tuple[int, int], multiple: int, runs: int, warmup:
     if "device_ms" in cell:
         cell["device_fps"] = 1e3 / cell["device_ms"]
     return cell
+
+
+def speedups(results: list[dict]) -> list[dict]:
+    """Each backend's host fps over the eager loop's, per model and resolution (measured cells only)."""
+    base = {
+        (r["model"], r["resolution"]): r["host_fps"]
+        for r in results
+        if r["backend"] == BASELINE and "host_fps" in r
+    }
+    lines = []
+    for (model, res), fps in base.items():
+        ratios = {
+            r["backend"]: round(r["host_fps"] / fps, 3)
+            for r in results
+            if r["backend"] != BASELINE
+            and r.get("resolution") == res
+            and r["model"] == model
+            and "host_fps" in r
+        }
+        lines.append({"model": model, "resolution": res, "eager_fps": round(fps, 2), "over_eager": ratios})
+    return lines
 
 
 def main() -> int:
@@ -191,6 +247,13 @@ def main() -> int:
                         f"({cell['host_fps']:6.1f} fps), device {device}",
                         flush=True,
                     )
+    report["speedups"] = speedups(report["results"])
+    for line in report["speedups"]:
+        print(
+            f"{line['model']:>10} {line['resolution']:>5}: "
+            + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in line["over_eager"].items()),
+            flush=True,
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "gpu_bench.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
