@@ -140,6 +140,27 @@ def test_live_synthetic_to_null_reports_latency(tmp_path: Path, tiny_model: Path
     assert m["latency_ms"]["p50"] is not None
 
 
+def test_live_window_offers_every_bundled_style_and_checks_named_ones_first(
+    tmp_path: Path, tiny_model: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from vstyle.styles import available_styles
+
+    report = tmp_path / "live.json"
+    code = main(["live", "--input", "synthetic:64x48@30", "--max-frames", "3", "--model", str(tiny_model),
+                 "--json", str(report)])  # fmt: skip
+    assert code == 0
+    bundled = [e.name for e in available_styles() if e.kind == "bundled"]
+    assert json.loads(report.read_text())["styles"] == ["tiny", *bundled]
+
+    capsys.readouterr()
+    code = main(["live", "--input", "synthetic:64x48@30", "--no-display", "--max-frames", "3",
+                 "--model", str(tiny_model), "--styles", "scream-tiny", "no-such-style"])  # fmt: skip
+    assert code == 1
+    assert "unknown style 'no-such-style'" in one_line_error(capsys)
+
+
 def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys) -> None:
     report = tmp_path / "render.json"
     out = tmp_path / "steady.mp4"

@@ -214,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--record", metavar="PATH", help="write the stylized stream to a video file instead of a window"
     )
+    p.add_argument(
+        "--styles",
+        nargs="+",
+        metavar="STYLE",
+        help="styles (names or .onnx files) the window's keys switch to: n/right next, p/left previous, "
+        "1-9 by number, o the original picture (default: every bundled style)",
+    )
     _model_args(p)
     _hwaccel_arg(p)
 
@@ -433,9 +440,14 @@ def cmd_live(args: argparse.Namespace) -> int:
     if args.record:
         output = args.record
     source_options, sink_options = _hw_options(args, source, output, {})
+    styles = args.styles
+    if styles is None and output == "window":  # keys only reach a window
+        from vstyle.styles import available_styles
+
+        styles = [entry.name for entry in available_styles() if entry.kind == "bundled"]
     metrics = live(
         source, output, stylize=_stylize_config(args), max_frames=args.max_frames,
-        source_options=source_options, sink_options=sink_options,
+        source_options=source_options, sink_options=sink_options, switch_styles=styles or (),
     )  # fmt: skip
     _finish(metrics, args)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,10 @@ from vstyle.metrics import Metrics
 from vstyle.pipeline import Pipeline
 from vstyle.sinks import open_sink
 from vstyle.sinks.base import Sink
+from vstyle.sinks.display import DisplaySink
+from vstyle.styles import resolve_model
 from vstyle.stylizer import Stylizer, scaled_size
+from vstyle.switcher import StyleSwitcher
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +34,16 @@ def run(
     *,
     on_start: Callable[[Source], None] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
+    switch_styles: Sequence[str] = (),
 ) -> Metrics:
     """Open ``source``, ``sink`` and a stylizer, run the pipeline, and release all of them.
 
     Resources are released in reverse order even after a half-finished setup. The sink commits its
     output on success or Ctrl-C and discards it on any error, so no half-written file is left.
+
+    ``switch_styles`` names more styles a window's keys switch to while it runs
+    (:class:`~vstyle.switcher.StyleSwitcher`); each is checked before the stream starts and opened
+    when first chosen.
     """
     if stylize.stabilize > 0 and getattr(source, "device_frames", False):
         raise ConfigError(
@@ -50,6 +58,13 @@ def run(
         sink.open(dataclasses.replace(info, width=width, height=height))
         stylizer = stack.enter_context(Stylizer(stylize))
         stylizer.warmup(info.width, info.height)
+        stylize_batch = stylizer.stylize_batch
+        switcher = None
+        if switch_styles:
+            switcher = stack.enter_context(_switcher(stylizer, stylize, switch_styles))
+            stylize_batch = switcher.stylize_batch
+            if isinstance(sink, DisplaySink):
+                sink.on_key, sink.caption = switcher.on_key, switcher.caption
         if on_start is not None:
             on_start(source)
         post = None
@@ -58,7 +73,7 @@ def run(
 
             post = Stabilizer(stylize.stabilize)
         job = Pipeline(
-            source, stylizer.stylize_batch, sink, pipeline,
+            source, stylize_batch, sink, pipeline,
             batch_size=stylize.batch_size, workers=stylizer.workers, on_frame=on_frame, post=post,
         )  # fmt: skip
         try:
@@ -78,7 +93,28 @@ def run(
                     "stylizer": stylizer.times.as_dict(),
                 }
             )
+            if switcher is not None:
+                job.metrics.extra.update({"styles": switcher.names, "style_switches": switcher.switches})
         return metrics
+
+
+def _switcher(first: Stylizer, config: StylizeConfig, styles: Sequence[str]) -> StyleSwitcher:
+    """A switcher from the open first style to ``styles`` (bundled or teacher names, or .onnx paths)."""
+    assert first.model_path is not None
+    names, configs = [first.model_path.stem], []
+    for style in styles:
+        as_path = Path(style)
+        other = (
+            dataclasses.replace(config, model=as_path, style=None)
+            if as_path.suffix.lower() == ".onnx"
+            else dataclasses.replace(config, model=None, style=style)
+        )
+        path = resolve_model(other.model, other.style)  # an unknown name fails now, not mid-stream
+        if path == first.model_path or path.stem in names:
+            continue
+        names.append(path.stem)
+        configs.append(other)
+    return StyleSwitcher(first, names, configs)
 
 
 def render(
@@ -126,12 +162,15 @@ def live(
     source_options: dict[str, Any] | None = None,
     sink_options: dict[str, Any] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
+    switch_styles: Sequence[str] = (),
 ) -> Metrics:
     """Run a live filter: newest frame wins, drops are counted, latency stays bounded.
 
     Args:
         input: a camera index, a file (played at its own rate) or ``"synthetic"``.
         output: ``"window"``, ``"null"``, ``"virtualcam"`` or a file to record to.
+        switch_styles: more styles (names or .onnx files) the window's keys switch to: ``n``/``→``
+            next, ``p``/``←`` previous, ``1``-``9`` by number, ``o`` the original picture.
     """
     return run(
         open_source(input, **(source_options or {})),
@@ -139,4 +178,5 @@ def live(
         stylize or StylizeConfig(),
         PipelineConfig(mode="live", max_frames=max_frames, queue_size=1),
         on_frame=on_frame,
+        switch_styles=switch_styles,
     )

@@ -80,6 +80,26 @@ def test_other_keys_do_not_stop() -> None:
         assert not sink.wants_stop
 
 
+def test_keys_reach_on_key_as_actions_and_the_caption_is_drawn() -> None:
+    actions: list[str | int] = []
+    captions: list[str] = []
+
+    def caption() -> str:
+        captions.append("scream 1/3")
+        return captions[-1]
+
+    keys = ["K_n", "K_RIGHT", "K_SPACE", "K_p", "K_LEFT", "K_o", "K_0", "K_3", "K_KP4", "K_x"]
+    with DisplaySink(on_key=actions.append, caption=caption) as sink:
+        sink.open(INFO)
+        for key in keys:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=getattr(pygame, key)))
+        for index in range(2):
+            sink.write(Frame(pattern(index), index))
+        assert not sink.wants_stop
+    assert actions == ["next", "next", "next", "previous", "previous", "original", "original", 3, 4]
+    assert captions, "the caption is asked for while the overlay is drawn"
+
+
 def test_a_large_frame_is_scaled_down_to_fit() -> None:
     big = np.full((1200, 3200, 3), 90, np.uint8)
     with DisplaySink(show_fps=False, max_width=1600, max_height=900) as sink:

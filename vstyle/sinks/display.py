@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -52,16 +53,29 @@ class DisplaySink(Sink):
 
     Frames larger than ``max_width`` × ``max_height`` are scaled down to fit (aspect kept). With
     ``show_fps`` the top-left corner shows the smoothed rate at which frames arrive and, when frames
-    carry a capture time, the end-to-end latency from capture to display.
+    carry a capture time, the end-to-end latency from capture to display (after ``caption()``'s text).
+
+    Other keys go to ``on_key`` as actions: ``n``/``→``/space ``"next"``, ``p``/``←``/backspace
+    ``"previous"``, ``o``/``0`` ``"original"``, and ``1``-``9`` the number (a live filter switches
+    styles with them: :class:`~vstyle.switcher.StyleSwitcher`).
 
     Args:
         title: window title.
         show_fps: draw the frame rate (and latency) over the picture.
         max_width, max_height: largest window size, in pixels.
+        on_key: called on the window's thread with each key's action.
+        caption: text drawn before the frame rate (e.g. the current style's name).
     """
 
     def __init__(
-        self, title: str = "vstyle", *, show_fps: bool = True, max_width: int = 1600, max_height: int = 900
+        self,
+        title: str = "vstyle",
+        *,
+        show_fps: bool = True,
+        max_width: int = 1600,
+        max_height: int = 900,
+        on_key: Callable[[str | int], None] | None = None,
+        caption: Callable[[], str] | None = None,
     ) -> None:
         if max_width < 16 or max_height < 16:
             raise ValueError(
@@ -71,6 +85,8 @@ class DisplaySink(Sink):
         self.show_fps = show_fps
         self.max_width = max_width
         self.max_height = max_height
+        self.on_key = on_key
+        self.caption = caption
         self.frames_shown = 0
         self.fps: float | None = None
         self._pygame: Any = None
@@ -121,7 +137,10 @@ class DisplaySink(Sink):
         self._update_fps(now)
         if self.show_fps and self.fps is not None:
             latency = now - frame.captured_at if frame.captured_at > 0 else None
-            image = _draw_label(image, _label(self.fps, latency))
+            text = _label(self.fps, latency)
+            if self.caption is not None:
+                text = f"{self.caption()}  {text}"
+            image = _draw_label(image, text)
         surface = pygame.image.frombuffer(np.ascontiguousarray(image), (width, height), "RGB")
         self._screen.blit(surface, (0, 0))
         pygame.display.flip()
@@ -161,6 +180,24 @@ class DisplaySink(Sink):
                 event.type == pygame.KEYDOWN and event.key in (pygame.K_q, pygame.K_ESCAPE)
             ):
                 self._wants_stop = True
+            elif event.type == pygame.KEYDOWN and self.on_key is not None:
+                action = _action(pygame, event.key)
+                if action is not None:
+                    self.on_key(action)
+
+
+def _action(pygame: ModuleType, key: int) -> str | int | None:
+    """The action a key stands for (see :class:`DisplaySink`), ``None`` for other keys."""
+    if pygame.K_1 <= key <= pygame.K_9:
+        return key - pygame.K_0
+    if pygame.K_KP1 <= key <= pygame.K_KP9:
+        return key - pygame.K_KP1 + 1
+    actions = {
+        pygame.K_n: "next", pygame.K_RIGHT: "next", pygame.K_SPACE: "next",
+        pygame.K_p: "previous", pygame.K_LEFT: "previous", pygame.K_BACKSPACE: "previous",
+        pygame.K_o: "original", pygame.K_0: "original", pygame.K_KP0: "original",
+    }  # fmt: skip
+    return actions.get(key)
 
 
 def _label(fps: float, latency: float | None) -> str:
