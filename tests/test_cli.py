@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from media import make_clip, only, read_streams
 
@@ -115,6 +116,27 @@ def test_render_cut_arguments_are_checked_by_the_parser(tmp_path: Path, capsys, 
         main(["render", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.mp4"), *args])
     assert exit_.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_render_at_strength_zero_writes_the_input(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    import cv2
+
+    from vstyle.capture import SyntheticScene
+
+    out = tmp_path / "frames"
+    code = main(["render", "synthetic:64x48@30", "-o", f"{out}/", "--model", str(tiny_model),
+                 "--max-frames", "3", "--strength", "0"])  # fmt: skip
+    assert code == 0
+    scene = SyntheticScene(64, 48)
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 3
+    for index, png in enumerate(pngs):
+        np.testing.assert_array_equal(
+            cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB), scene.render(index)
+        )
+    with pytest.raises(SystemExit) as exit_:
+        main(["render", "synthetic", "-o", "null", "--strength", "1.5"])
+    assert exit_.value.code == 2 and "must be from 0 to 1" in capsys.readouterr().err
 
 
 def test_render_to_images_with_height_and_batching(tmp_path: Path, tiny_model: Path) -> None:

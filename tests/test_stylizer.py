@@ -107,6 +107,25 @@ def test_not_a_model_is_a_model_error(tmp_path: Path) -> None:
         pass
 
 
+def test_strength_blends_the_style_with_the_scaled_input(tiny_model: Path) -> None:
+    import cv2
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    with Stylizer(StylizeConfig(model=tiny_model, height=48)) as stylizer:
+        full = stylizer(image)
+        scaled = cv2.resize(image, (64, 48), interpolation=cv2.INTER_AREA)
+        stylizer.strength = 0.0
+        np.testing.assert_array_equal(stylizer(image), scaled)
+        stylizer.strength = 0.3
+        half = stylizer(image)
+    expected = np.clip(np.round(0.3 * full.astype(np.float64) + 0.7 * scaled), 0, 255)
+    assert np.abs(half.astype(np.float64) - expected).max() <= 1  # cv2's fixed-point rounding
+    assert half.shape == full.shape == (48, 64, 3)
+    with Stylizer(StylizeConfig(model=tiny_model, strength=0.3)) as stylizer:
+        assert stylizer.strength == 0.3
+
+
 def test_config_validation() -> None:
     with pytest.raises(ConfigError, match="Got 8"):
         StylizeConfig(height=8)
@@ -114,6 +133,8 @@ def test_config_validation() -> None:
         StylizeConfig(model=Path("a.onnx"), style="scream")
     with pytest.raises(ValueError):  # ConfigError is also a ValueError
         StylizeConfig(batch_size=0)
+    with pytest.raises(ConfigError, match="style strength must be in"):
+        StylizeConfig(strength=1.5)
 
 
 def test_precision_runs_a_converted_copy_cached_in_the_engine_folder(

@@ -67,6 +67,27 @@ def test_keys_switch_styles_lazily_and_show_the_original(tiny_model: Path, other
         assert styles.switches == switches and styles.caption() == "a 1/2"
 
 
+def test_stronger_and_weaker_reach_every_style_opened_or_not(tiny_model: Path, other_model: Path) -> None:
+    with (
+        Stylizer(StylizeConfig(model=tiny_model)) as first,
+        StyleSwitcher(first, ["a", "b"], [StylizeConfig(model=other_model)]) as styles,
+    ):
+        styles.on_key("stronger")  # already full
+        assert first.strength == 1.0 and styles.caption() == "a 1/2"
+        for _ in range(3):
+            styles.on_key("weaker")
+        assert first.strength == styles.strength == 0.7
+        assert styles.caption() == "a 1/2 at 70%"
+        styles.on_key("next")
+        styles.stylize_batch([pattern(0)])  # opens b, at the strength chosen before
+        second = styles._stylizers[1]
+        assert second is not None and second.strength == 0.7
+        for _ in range(12):
+            styles.on_key("weaker")
+        assert first.strength == second.strength == 0.0  # clamped, and the picture is the input
+        np.testing.assert_array_equal(styles.stylize_batch([pattern(1)])[0], pattern(1))
+
+
 def test_the_original_is_scaled_like_the_styles(tiny_model: Path) -> None:
     image = pattern(0, height=96, width=128)
     with (

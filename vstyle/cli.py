@@ -73,6 +73,16 @@ def _strength(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
+    return value
+
+
 def _clock(text: str) -> Fraction:
     """A time as seconds (``75``, ``75.5``) or ``[HH:]MM:SS[.fff]`` (``1:15.5``), as FFmpeg's ``-ss``."""
     parts = text.strip().split(":")
@@ -160,6 +170,13 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="capture and replay CUDA graphs (tensorrt, torch on CUDA; default: the backend's)",
+    )
+    p.add_argument(
+        "--strength",
+        type=_share,
+        default=1.0,
+        metavar="S",
+        help="share of the style in the output, 0-1: below 1 the input shows through (default 1)",
     )
     _stabilize_arg(p)
     p.add_argument("--json", type=Path, metavar="PATH", help="write the run's metrics as JSON")
@@ -339,6 +356,7 @@ def _stylize_config(args: argparse.Namespace, batch: int = 1):
     return StylizeConfig(
         model=args.model, style=args.style, backend=args.backend, height=args.height, threads=args.threads,
         batch_size=batch, workers=args.workers, stabilize=getattr(args, "stabilize", 0.0),
+        strength=getattr(args, "strength", 1.0),
         precision=getattr(args, "precision", None), cuda_graphs=getattr(args, "cuda_graphs", None),
     )  # fmt: skip
 

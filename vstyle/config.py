@@ -41,6 +41,8 @@ class StylizeConfig:
             has fp32 and fp16.
         cuda_graphs: capture and replay CUDA graphs (TensorRT and PyTorch CUDA backends); ``None``
             keeps each backend's default.
+        strength: how much of the style to show, from 1 (default: the network's output alone)
+            down to 0 (the input): the output is blended with the input scaled to the same size.
         stabilize: strength of the optional inference-time stabilizer
             (:class:`~vstyle.temporal.stabilizer.Stabilizer`: flow-guided blending with the previous
             output, applied in frame order before the output); 0 (default) turns it off.
@@ -55,6 +57,7 @@ class StylizeConfig:
     workers: int | None = None
     precision: str | None = None
     cuda_graphs: bool | None = None
+    strength: float = 1.0
     stabilize: float = 0.0
 
     def __post_init__(self) -> None:
@@ -70,6 +73,8 @@ class StylizeConfig:
             raise ConfigError(f"workers must be between 1 and 16. Got {self.workers}")
         if self.precision is not None and self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}. Got {self.precision!r}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ConfigError(f"style strength must be in [0, 1] (1 = the style alone). Got {self.strength}")
         if not 0.0 <= self.stabilize < 1.0:
             raise ConfigError(f"stabilize strength must be in [0, 1) (0 = off). Got {self.stabilize}")
 

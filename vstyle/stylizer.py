@@ -58,12 +58,23 @@ def scaled_size(width: int, height: int, target_height: int | None) -> tuple[int
     return new_w, new_h
 
 
+def blend(styled: np.ndarray, image: np.ndarray | torch.Tensor, strength: float) -> np.ndarray:
+    """``strength`` of ``styled`` over ``1 - strength`` of ``image`` scaled to its size (a new array)."""
+    if not isinstance(image, np.ndarray):  # a frame decoded on the GPU: the blend runs on the host
+        image = image.cpu().numpy()
+    height, width = styled.shape[:2]
+    if image.shape[:2] != (height, width):
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return cv2.addWeighted(styled, strength, image, 1.0 - strength, 0.0)
+
+
 @dataclass
 class Stylizer:
     """Stylizes ``H×W×3 uint8`` RGB images with one style network.
 
     Frames are scaled to ``config.height`` (if set), padded by reflection to the model's size
-    multiple, run through the backend and cropped back, so the output has the scaled size.
+    multiple, run through the backend and cropped back, so the output has the scaled size. With a
+    :attr:`strength` under 1 the output is blended with the scaled input (``strength`` of the style).
 
     Example:
         >>> with Stylizer(StylizeConfig(style="scream")) as stylize:  # doctest: +SKIP
@@ -75,6 +86,8 @@ class Stylizer:
     model_path: Path | None = field(default=None, init=False)
     size_multiple: int = field(default=4, init=False)
     workers: int = field(default=1, init=False)
+    #: Share of the style in the output, 0..1 (from ``config.strength``; may be changed while running).
+    strength: float = field(default=1.0, init=False)
     _backend: Backend | None = field(default=None, init=False, repr=False)
     # Input buffers are per thread: several pipeline workers may stylize at once.
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
@@ -90,6 +103,7 @@ class Stylizer:
         from vstyle.models.metadata import read_model_metadata
 
         self.model_path = resolve_model(self.config.model, self.config.style)
+        self.strength = self.config.strength
         info = read_model_metadata(self.model_path)
         self.size_multiple = max(1, info.size_multiple)
         backend_cls = choose_backend(self.config.backend)
@@ -202,6 +216,9 @@ class Stylizer:
             result = backend.infer(batch)
             t2 = time.perf_counter()
             outputs = self.postprocess(result, len(images), *self.output_size(width, height))
+        strength = self.strength
+        if strength < 1.0:
+            outputs = [blend(out, image, strength) for out, image in zip(outputs, images, strict=True)]
         t3 = time.perf_counter()
         with self._times_lock:
             times = self.times

@@ -19,7 +19,9 @@ from vstyle.stylizer import Stylizer
 log = logging.getLogger(__name__)
 
 #: What :meth:`StyleSwitcher.on_key` understands besides a style number (1-based).
-ACTIONS: tuple[str, ...] = ("next", "previous", "original")
+ACTIONS: tuple[str, ...] = ("next", "previous", "original", "stronger", "weaker")
+#: How much ``"stronger"``/``"weaker"`` change the style's share of the picture.
+STRENGTH_STEP = 0.1
 
 
 class StyleSwitcher:
@@ -29,7 +31,8 @@ class StyleSwitcher:
     first time it is chosen, on the worker that needs it (a pause of one model load, during which a
     live stream drops frames rather than queueing them). A style that fails to open is reported and
     the previous one stays. ``"original"`` toggles showing the input, scaled as the styles' output
-    is, so the effect can be compared on the live picture.
+    is, so the effect can be compared on the live picture; ``"stronger"``/``"weaker"`` change the
+    style's share of the picture (:attr:`Stylizer.strength`) for every style in steps of 10 %.
 
     Args:
         first: the open stylizer of the first style (the caller owns and closes it).
@@ -51,6 +54,7 @@ class StyleSwitcher:
         self._failed: set[int] = set()
         self._current = 0
         self._original = False
+        self.strength = first.strength
         self._lock = threading.Lock()  # guards the choice and opening (one model load at a time)
         self._stack = ExitStack()
         self.switches = 0
@@ -69,13 +73,21 @@ class StyleSwitcher:
         """What the window shows: the current style and its number, or ``original``."""
         if self._original:
             return "original"
-        return f"{self.names[self._current]} {self._current + 1}/{len(self.names)}"
+        text = f"{self.names[self._current]} {self._current + 1}/{len(self.names)}"
+        return text if self.strength >= 1.0 else f"{text} at {self.strength:.0%}"
 
     def on_key(self, action: str | int) -> None:
-        """``"next"``, ``"previous"``, ``"original"`` (toggle) or a style number from 1."""
+        """``"next"``, ``"previous"``, ``"original"`` (toggle), ``"stronger"``, ``"weaker"`` or a
+        style number from 1."""
         with self._lock:
             count = len(self.names)
-            if action == "original":
+            if action in ("stronger", "weaker"):
+                step = STRENGTH_STEP if action == "stronger" else -STRENGTH_STEP
+                self.strength = round(min(1.0, max(0.0, self.strength + step)), 2)
+                for stylizer in self._stylizers:
+                    if stylizer is not None:
+                        stylizer.strength = self.strength
+            elif action == "original":
                 self._original = not self._original
             elif action in ("next", "previous"):
                 self._current = (self._current + (1 if action == "next" else -1)) % count
@@ -121,6 +133,7 @@ class StyleSwitcher:
                 assert config is not None
                 try:
                     stylizer = self._stack.enter_context(Stylizer(config))
+                    stylizer.strength = self.strength
                     self._stylizers[index] = stylizer
                 except VStyleError as error:
                     # A live stream keeps going on the style it had: one bad model must not end it.

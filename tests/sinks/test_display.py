@@ -88,7 +88,8 @@ def test_keys_reach_on_key_as_actions_and_the_caption_is_drawn() -> None:
         captions.append("scream 1/3")
         return captions[-1]
 
-    keys = ["K_n", "K_RIGHT", "K_SPACE", "K_p", "K_LEFT", "K_o", "K_0", "K_3", "K_KP4", "K_x"]
+    keys = ["K_n", "K_RIGHT", "K_SPACE", "K_p", "K_LEFT", "K_o", "K_0", "K_3", "K_KP4", "K_x", "K_EQUALS",
+            "K_MINUS"]  # fmt: skip
     with DisplaySink(on_key=actions.append, caption=caption) as sink:
         sink.open(INFO)
         for key in keys:
@@ -96,7 +97,8 @@ def test_keys_reach_on_key_as_actions_and_the_caption_is_drawn() -> None:
         for index in range(2):
             sink.write(Frame(pattern(index), index))
         assert not sink.wants_stop
-    assert actions == ["next", "next", "next", "previous", "previous", "original", "original", 3, 4]
+    assert actions == ["next", "next", "next", "previous", "previous", "original", "original", 3, 4,
+                       "stronger", "weaker"]  # fmt: skip
     assert captions, "the caption is asked for while the overlay is drawn"
 
 

@@ -56,8 +56,9 @@ class DisplaySink(Sink):
     carry a capture time, the end-to-end latency from capture to display (after ``caption()``'s text).
 
     Other keys go to ``on_key`` as actions: ``n``/``→``/space ``"next"``, ``p``/``←``/backspace
-    ``"previous"``, ``o``/``0`` ``"original"``, and ``1``-``9`` the number (a live filter switches
-    styles with them: :class:`~vstyle.switcher.StyleSwitcher`).
+    ``"previous"``, ``o``/``0`` ``"original"``, ``+``/``=`` ``"stronger"``, ``-`` ``"weaker"``, and
+    ``1``-``9`` the number (a live filter switches styles with them:
+    :class:`~vstyle.switcher.StyleSwitcher`).
 
     Args:
         title: window title.
@@ -196,6 +197,8 @@ def _action(pygame: ModuleType, key: int) -> str | int | None:
         pygame.K_n: "next", pygame.K_RIGHT: "next", pygame.K_SPACE: "next",
         pygame.K_p: "previous", pygame.K_LEFT: "previous", pygame.K_BACKSPACE: "previous",
         pygame.K_o: "original", pygame.K_0: "original", pygame.K_KP0: "original",
+        pygame.K_PLUS: "stronger", pygame.K_EQUALS: "stronger", pygame.K_KP_PLUS: "stronger",
+        pygame.K_MINUS: "weaker", pygame.K_KP_MINUS: "weaker",
     }  # fmt: skip
     return actions.get(key)
 
