@@ -136,7 +136,7 @@ def test_render_at_strength_zero_writes_the_input(tmp_path: Path, tiny_model: Pa
         )
     with pytest.raises(SystemExit) as exit_:
         main(["render", "synthetic", "-o", "null", "--strength", "1.5"])
-    assert exit_.value.code == 2 and "must be from 0 to 1" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "must be in [0, 1], got 1.5" in capsys.readouterr().err
 
 
 def test_render_to_images_with_height_and_batching(tmp_path: Path, tiny_model: Path) -> None:

@@ -63,24 +63,26 @@ def _positive(text: str) -> int:
     return value
 
 
-def _strength(text: str) -> float:
+def _unit(text: str, *, closed: bool) -> float:
+    """A number in [0, 1] (``closed``) or [0, 1)."""
+    interval = "[0, 1]" if closed else "[0, 1)"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+        raise argparse.ArgumentTypeError(f"must be a number in {interval}, got {text!r}") from None
+    if not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
+        raise argparse.ArgumentTypeError(f"must be in {interval}, got {value}")
     return value
+
+
+def _strength(text: str) -> float:
+    """The stabilizer's strength: [0, 1) (1 would freeze the first frame)."""
+    return _unit(text, closed=False)
 
 
 def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
-    return value
+    """The style's share of the picture: [0, 1]."""
+    return _unit(text, closed=True)
 
 
 def _clock(text: str) -> Fraction:
