@@ -183,6 +183,15 @@ def test_live_window_offers_every_bundled_style_and_checks_named_ones_first(
     assert "unknown style 'no-such-style'" in one_line_error(capsys)
 
 
+def test_live_plays_a_cut_of_a_file(tmp_path: Path, tiny_model: Path) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=50, size=(64, 48), fps=25, audio=None, keyint=10)
+    report = tmp_path / "live.json"
+    code = main(["live", "--input", str(clip), "--no-display", "--model", str(tiny_model),
+                 "--start", "1.2", "--duration", "0.4", "--json", str(report)])  # fmt: skip
+    assert code == 0
+    assert json.loads(report.read_text())["frames_in"] == 10  # 1.20 s to 1.56 s at 25 fps
+
+
 def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys) -> None:
     report = tmp_path / "render.json"
     out = tmp_path / "steady.mp4"

@@ -113,7 +113,7 @@ def _cut_args(p: argparse.ArgumentParser) -> None:
     end.add_argument("--duration", type=_clock, metavar="TIME", help="length of the cut")
 
 
-def _cut_options(args: argparse.Namespace) -> dict[str, Fraction]:
+def _cut_options(args: argparse.Namespace, source: object) -> dict[str, Fraction]:
     """``start``/``end`` source options for ``--start``/``--end``/``--duration`` (video files only)."""
     from vstyle.capture import open_source
     from vstyle.capture.file import FileSource
@@ -121,9 +121,9 @@ def _cut_options(args: argparse.Namespace) -> dict[str, Fraction]:
 
     if args.start is None and args.end is None and args.duration is None:
         return {}
-    if not isinstance(open_source(args.input), FileSource):
+    if not isinstance(open_source(source), FileSource):
         raise ConfigError(
-            f"--start/--end/--duration cut a video file, and {args.input!r} is not one; "
+            f"--start/--end/--duration cut a video file, and {source!r} is not one; "
             "use --max-frames to stop early"
         )
     start = args.start or Fraction(0)
@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "1-9 by number, o the original picture (default: every bundled style)",
     )
     _model_args(p)
+    _cut_args(p)
     _hwaccel_arg(p)
 
     p = sub.add_parser("demo", help="the main job on embedded defaults: a generated clip, the default style")
@@ -427,7 +428,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         bar = tqdm(total=total, unit="frame", disable=True if args.no_progress else None, dynamic_ncols=True)
 
     source_options, sink_options = _hw_options(args, args.input, args.output, _sink_options(args))
-    source_options.update(_cut_options(args))
+    source_options.update(_cut_options(args, args.input))
     try:
         metrics = render(
             args.input,
@@ -460,6 +461,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     if args.record:
         output = args.record
     source_options, sink_options = _hw_options(args, source, output, {})
+    source_options.update(_cut_options(args, source))
     styles = args.styles
     if styles is None and output == "window":  # keys only reach a window
         from vstyle.styles import available_styles
