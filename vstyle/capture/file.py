@@ -317,7 +317,7 @@ class FileSource(Source):
                 self._corrupt_packets,
                 _ffmpeg_reason(self._last_error),
             )
-        elif announced and index < announced:
+        elif announced and index < announced and not (self.start or self.end is not None):
             logger.warning(
                 "%s: decoded %d of the %d frames its header announces; the file is probably truncated",
                 self.path,
