@@ -239,7 +239,9 @@ TINY = ArchSpec(
 )
 
 #: Named layouts; checkpoints and exported models refer to these names.
-ARCHITECTURES: dict[str, ArchSpec] = {s.name: s for s in (QUALITY, QUALITY_AA, FAST, FAST_HR, FAST_HR6, TINY, ENGSTROM)}
+ARCHITECTURES: dict[str, ArchSpec] = {
+    s.name: s for s in (QUALITY, QUALITY_AA, FAST, FAST_HR, FAST_HR6, TINY, ENGSTROM)
+}
 
 
 def get_arch(name: str) -> ArchSpec:
