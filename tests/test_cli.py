@@ -192,6 +192,25 @@ def test_live_plays_a_cut_of_a_file(tmp_path: Path, tiny_model: Path) -> None:
     assert json.loads(report.read_text())["frames_in"] == 10  # 1.20 s to 1.56 s at 25 fps
 
 
+@pytest.mark.parametrize("display", [True, False], ids=["window-and-file", "file-alone"])
+def test_live_records_what_it_shows(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, display: bool
+) -> None:
+    if display:
+        pytest.importorskip("pygame")
+        monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    clip = make_clip(tmp_path / "in.mp4", frames=20, size=(64, 48), fps=25)
+    out, report = tmp_path / "rec.mp4", tmp_path / "live.json"
+    code = main(["live", "--input", str(clip), "--model", str(tiny_model), "--record", str(out),
+                 "--json", str(report), *([] if display else ["--no-display"])])  # fmt: skip
+    assert code == 0
+    written = json.loads(report.read_text())["frames_out"]
+    streams = read_streams(out)
+    assert len(only(streams, "video").times) == written > 0
+    assert only(streams, "audio").payloads, "a file played live keeps its sound in the recording"
+    assert leftovers(tmp_path, {"in.mp4", "rec.mp4", "live.json"}) == []
+
+
 def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys) -> None:
     report = tmp_path / "render.json"
     out = tmp_path / "steady.mp4"

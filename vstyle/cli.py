@@ -231,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--virtual-cam", action="store_true", help="feed a virtual camera (needs vstyle[virtualcam])"
     )
     p.add_argument(
-        "--record", metavar="PATH", help="write the stylized stream to a video file instead of a window"
+        "--record",
+        metavar="PATH",
+        help="also write the stylized stream to a video file (alone with --no-display)",
     )
     p.add_argument(
         "--styles",
@@ -458,9 +460,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     output = "null" if args.no_display else "window"
     if args.virtual_cam:
         output = "virtualcam"
-    if args.record:
-        output = args.record
-    source_options, sink_options = _hw_options(args, source, output, {})
+    source_options, sink_options = _hw_options(args, source, args.record or "null", {})
     source_options.update(_cut_options(args, source))
     styles = args.styles
     if styles is None and output == "window":  # keys only reach a window
@@ -470,6 +470,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     metrics = live(
         source, output, stylize=_stylize_config(args), max_frames=args.max_frames,
         source_options=source_options, sink_options=sink_options, switch_styles=styles or (),
+        record=args.record,
     )  # fmt: skip
     _finish(metrics, args)
     return 0

@@ -19,6 +19,7 @@ from vstyle.pipeline import Pipeline
 from vstyle.sinks import open_sink
 from vstyle.sinks.base import Sink
 from vstyle.sinks.display import DisplaySink
+from vstyle.sinks.tee import TeeSink
 from vstyle.styles import resolve_model
 from vstyle.stylizer import Stylizer, scaled_size
 from vstyle.switcher import StyleSwitcher
@@ -63,8 +64,9 @@ def run(
         if switch_styles:
             switcher = stack.enter_context(_switcher(stylizer, stylize, switch_styles))
             stylize_batch = switcher.stylize_batch
-            if isinstance(sink, DisplaySink):
-                sink.on_key, sink.caption = switcher.on_key, switcher.caption
+            for part in sink.sinks if isinstance(sink, TeeSink) else [sink]:
+                if isinstance(part, DisplaySink):
+                    part.on_key, part.caption = switcher.on_key, switcher.caption
         if on_start is not None:
             on_start(source)
         post = None
@@ -163,18 +165,28 @@ def live(
     sink_options: dict[str, Any] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
     switch_styles: Sequence[str] = (),
+    record: str | Path | None = None,
 ) -> Metrics:
     """Run a live filter: newest frame wins, drops are counted, latency stays bounded.
 
     Args:
         input: a camera index, a file (played at its own rate) or ``"synthetic"``.
         output: ``"window"``, ``"null"``, ``"virtualcam"`` or a file to record to.
+        sink_options: passed to the sink that writes a file (``record``'s when given).
+        record: also write the stylized stream to this video file (alone when ``output`` is
+            ``"null"``), as the window shows it.
         switch_styles: more styles (names or .onnx files) the window's keys switch to: ``n``/``→``
             next, ``p``/``←`` previous, ``1``-``9`` by number, ``o`` the original picture.
     """
+    if record is None:
+        sink = open_sink(output, **(sink_options or {}))
+    else:
+        recording = open_sink(record, **(sink_options or {}))
+        shown = str(output).strip().lower() != "null"
+        sink = TeeSink([open_sink(output), recording]) if shown else recording
     return run(
         open_source(input, **(source_options or {})),
-        open_sink(output, **(sink_options or {})),
+        sink,
         stylize or StylizeConfig(),
         PipelineConfig(mode="live", max_frames=max_frames, queue_size=1),
         on_frame=on_frame,

@@ -9,6 +9,7 @@ from vstyle.sinks.display import DisplaySink
 from vstyle.sinks.factory import open_sink
 from vstyle.sinks.images import ImageSequenceSink
 from vstyle.sinks.null import NullSink
+from vstyle.sinks.tee import TeeSink
 from vstyle.sinks.video import VideoFileSink
 from vstyle.sinks.virtualcam import VirtualCameraSink
 
@@ -17,6 +18,7 @@ __all__ = [
     "ImageSequenceSink",
     "NullSink",
     "Sink",
+    "TeeSink",
     "VideoFileSink",
     "VirtualCameraSink",
     "open_sink",
