@@ -211,6 +211,23 @@ def test_live_records_what_it_shows(
     assert leftovers(tmp_path, {"in.mp4", "rec.mp4", "live.json"}) == []
 
 
+def test_live_asks_the_camera_for_a_format_and_says_what_it_got(
+    tmp_path: Path, tiny_model: Path, capsys, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file URL goes through the camera's own code (OpenCV), as a camera would; a file offers one size.
+    clip = make_clip(tmp_path / "in.mp4", frames=10, size=(64, 48), fps=25, audio=None)
+    code = main(["live", "--input", clip.as_uri(), "--camera-size", "1280x720", "--camera-fps", "30",
+                 "--no-display", "--model", str(tiny_model), "--max-frames", "3"])  # fmt: skip
+    assert code == 0
+    assert "asked for 1280×720, it delivers 64×48" in caplog.text
+    capsys.readouterr()
+    code = main(["live", "--input", "synthetic:64x48@30", "--camera-size", "640x480", "--no-display"])
+    assert code == 1 and "is not one; use --height" in one_line_error(capsys)
+    with pytest.raises(SystemExit):
+        main(["live", "--camera-size", "640by480"])
+    assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
+
+
 def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys) -> None:
     report = tmp_path / "render.json"
     out = tmp_path / "steady.mp4"

@@ -85,6 +85,35 @@ def _share(text: str) -> float:
     return _unit(text, closed=True)
 
 
+def _frame_size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels such as 1280x720, got {text!r}")
+    return int(width), int(height)
+
+
+def _camera_options(args: argparse.Namespace, source: object) -> dict[str, object]:
+    """``width``/``height``/``fps`` source options for ``--camera-size``/``--camera-fps``."""
+    from vstyle.capture import CameraSource, open_source
+    from vstyle.errors import ConfigError
+
+    if args.camera_size is None and args.camera_fps is None:
+        return {}
+    if not isinstance(open_source(source), CameraSource):
+        raise ConfigError(
+            f"--camera-size/--camera-fps ask a camera for a format, and {source!r} is not one; "
+            "use --height to scale what is stylized"
+        )
+    if args.camera_fps is not None and not args.camera_fps > 0:
+        raise ConfigError(f"--camera-fps must be positive, got {args.camera_fps:g}")
+    options: dict[str, object] = {}
+    if args.camera_size is not None:
+        options["width"], options["height"] = args.camera_size
+    if args.camera_fps is not None:
+        options["fps"] = args.camera_fps
+    return options
+
+
 def _clock(text: str) -> Fraction:
     """A time as seconds (``75``, ``75.5``) or ``[HH:]MM:SS[.fff]`` (``1:15.5``), as FFmpeg's ``-ss``."""
     parts = text.strip().split(":")
@@ -235,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="also write the stylized stream to a video file (alone with --no-display)",
     )
+    p.add_argument(
+        "--camera-size", type=_frame_size, metavar="WxH", help="ask the camera for this size (e.g. 1280x720)"
+    )
+    p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
     p.add_argument(
         "--styles",
         nargs="+",
@@ -462,6 +495,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         output = "virtualcam"
     source_options, sink_options = _hw_options(args, source, args.record or "null", {})
     source_options.update(_cut_options(args, source))
+    source_options.update(_camera_options(args, source))
     styles = args.styles
     if styles is None and output == "window":  # keys only reach a window
         from vstyle.styles import available_styles

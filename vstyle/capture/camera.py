@@ -104,6 +104,12 @@ class CameraSource(Source):
             raise
         self._capture = capture
         height, width = image.shape[:2]
+        asked_w, asked_h, _ = self.requested
+        if (asked_w is not None and asked_w != width) or (asked_h is not None and asked_h != height):
+            logger.warning(
+                "%s: asked for %s×%s, it delivers %d×%d (a size it does not offer)",
+                self._name(), asked_w or "any", asked_h or "any", width, height,
+            )  # fmt: skip
         reported_fps = capture.get(cv2.CAP_PROP_FPS)
         rate = reported_fps if reported_fps and reported_fps > 0 else self.requested[2]
         self._info = SourceInfo(
