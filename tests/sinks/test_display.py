@@ -102,6 +102,28 @@ def test_keys_reach_on_key_as_actions_and_the_caption_is_drawn() -> None:
     assert captions, "the caption is asked for while the overlay is drawn"
 
 
+def test_s_saves_the_frame_at_its_size_never_over_an_earlier_one_and_says_so(tmp_path) -> None:
+    import cv2
+
+    (tmp_path / "vstyle-snapshot-001.png").write_bytes(b"the user's own")
+    frames = [pattern(i, height=96, width=128) for i in range(3)]
+    small = [cv2.resize(f, (64, 48), interpolation=cv2.INTER_AREA) for f in frames]
+    with DisplaySink(show_fps=False, snapshot_dir=tmp_path, max_width=64, max_height=48) as sink:
+        sink.open(SourceInfo(width=128, height=96, fps=Fraction(25)))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s))
+        sink.write(Frame(frames[0], 0))  # shown, then the key is read: this frame is saved
+        np.testing.assert_array_equal(shown(), small[0])
+        sink.write(Frame(frames[1], 1))
+        assert not np.array_equal(shown(), small[1]), "the next frames say what was saved"
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s))
+        sink.write(Frame(frames[2], 2))
+    assert sink.snapshots == [tmp_path / "vstyle-snapshot-002.png", tmp_path / "vstyle-snapshot-003.png"]
+    assert (tmp_path / "vstyle-snapshot-001.png").read_bytes() == b"the user's own"
+    for path, frame in zip(sink.snapshots, [frames[0], frames[2]], strict=True):
+        np.testing.assert_array_equal(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), frame)
+    assert len(list(tmp_path.iterdir())) == 3  # no temporary file left
+
+
 def test_a_large_frame_is_scaled_down_to_fit() -> None:
     big = np.full((1200, 3200, 3), 90, np.uint8)
     with DisplaySink(show_fps=False, max_width=1600, max_height=900) as sink:

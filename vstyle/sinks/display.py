@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 from vstyle.capture.base import SourceInfo
+from vstyle.contact import save_png
 from vstyle.errors import BackendUnavailableError, SinkError
 from vstyle.frames import Frame, check_image
 from vstyle.sinks.base import Sink
@@ -32,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: Weight of the newest frame interval in the smoothed frame rate (an exponential moving average).
 FPS_SMOOTHING = 0.1
+#: Seconds a notice (a saved snapshot) stays on the picture.
+NOTICE_S = 2.0
 
 
 def import_pygame() -> ModuleType:
@@ -58,7 +62,8 @@ class DisplaySink(Sink):
     Other keys go to ``on_key`` as actions: ``n``/``→``/space ``"next"``, ``p``/``←``/backspace
     ``"previous"``, ``o``/``0`` ``"original"``, ``+``/``=`` ``"stronger"``, ``-`` ``"weaker"``, and
     ``1``-``9`` the number (a live filter switches styles with them:
-    :class:`~vstyle.switcher.StyleSwitcher`).
+    :class:`~vstyle.switcher.StyleSwitcher`). ``s`` saves the frame on show, without the overlay and
+    at its own size, as ``vstyle-snapshot-NNN.png`` in ``snapshot_dir`` (never over an earlier one).
 
     Args:
         title: window title.
@@ -66,6 +71,7 @@ class DisplaySink(Sink):
         max_width, max_height: largest window size, in pixels.
         on_key: called on the window's thread with each key's action.
         caption: text drawn before the frame rate (e.g. the current style's name).
+        snapshot_dir: where ``s`` saves snapshots (default the working folder).
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class DisplaySink(Sink):
         max_height: int = 900,
         on_key: Callable[[str | int], None] | None = None,
         caption: Callable[[], str] | None = None,
+        snapshot_dir: str | os.PathLike[str] = ".",
     ) -> None:
         if max_width < 16 or max_height < 16:
             raise ValueError(
@@ -88,6 +95,11 @@ class DisplaySink(Sink):
         self.max_height = max_height
         self.on_key = on_key
         self.caption = caption
+        self.snapshot_dir = Path(snapshot_dir)
+        #: Snapshots saved with ``s``, in order.
+        self.snapshots: list[Path] = []
+        self._last_image: np.ndarray | None = None
+        self._notice: tuple[str, float] | None = None  # a message shown under the label, until when
         self.frames_shown = 0
         self.fps: float | None = None
         self._pygame: Any = None
@@ -129,6 +141,7 @@ class DisplaySink(Sink):
         if pygame is None:
             raise RuntimeError("DisplaySink.write() needs an open window; call open() first")
         image = check_image(frame.image)
+        self._last_image = image  # frames are never written into: a reference is a snapshot
         self._resize(image.shape[1], image.shape[0])
         assert self._window_size is not None
         width, height = self._window_size
@@ -136,12 +149,17 @@ class DisplaySink(Sink):
             image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         now = time.monotonic()
         self._update_fps(now)
+        lines = []
         if self.show_fps and self.fps is not None:
             latency = now - frame.captured_at if frame.captured_at > 0 else None
             text = _label(self.fps, latency)
             if self.caption is not None:
                 text = f"{self.caption()}  {text}"
-            image = _draw_label(image, text)
+            lines.append(text)
+        if self._notice is not None and now < self._notice[1]:
+            lines.append(self._notice[0])
+        if lines:
+            image = _draw_label(image, *lines)
         surface = pygame.image.frombuffer(np.ascontiguousarray(image), (width, height), "RGB")
         self._screen.blit(surface, (0, 0))
         pygame.display.flip()
@@ -181,10 +199,28 @@ class DisplaySink(Sink):
                 event.type == pygame.KEYDOWN and event.key in (pygame.K_q, pygame.K_ESCAPE)
             ):
                 self._wants_stop = True
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_s:
+                self._snapshot()
             elif event.type == pygame.KEYDOWN and self.on_key is not None:
                 action = _action(pygame, event.key)
                 if action is not None:
                     self.on_key(action)
+
+    def _snapshot(self) -> None:
+        if self._last_image is None:
+            return
+        n = len(self.snapshots) + 1
+        while (path := self.snapshot_dir / f"vstyle-snapshot-{n:03d}.png").exists():
+            n += 1
+        try:
+            save_png(path, self._last_image)
+        except OSError as error:  # a full disk must not end a live stream
+            logger.warning("could not save a snapshot to %s: %s", path, error)
+            self._notice = (f"could not save {path.name}", time.monotonic() + NOTICE_S)
+            return
+        self.snapshots.append(path)
+        logger.info("saved %s", path)
+        self._notice = (f"saved {path.name}", time.monotonic() + NOTICE_S)
 
 
 def _action(pygame: ModuleType, key: int) -> str | int | None:
@@ -210,13 +246,17 @@ def _label(fps: float, latency: float | None) -> str:
     return text
 
 
-def _draw_label(image: np.ndarray, text: str) -> np.ndarray:
-    """``image`` with ``text`` in its top-left corner (a copy: the frame may be shared with other sinks)."""
+def _draw_label(image: np.ndarray, *lines: str) -> np.ndarray:
+    """``image`` with ``lines`` in its top-left corner (a copy: the frame may be shared with other sinks)."""
     out = image.copy()
     scale = max(0.4, min(out.shape[0], out.shape[1]) / 720)
     thickness = max(1, round(scale * 2))
-    origin = (8, 8 + round(22 * scale))
-    # Dark outline under light text stays legible on any picture.
-    cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
-    cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    step = round(30 * scale)
+    for row, text in enumerate(lines):
+        origin = (8, 8 + round(22 * scale) + row * step)
+        # Dark outline under light text stays legible on any picture.
+        cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+        cv2.putText(
+            out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA
+        )
     return out
