@@ -228,6 +228,20 @@ def test_live_asks_the_camera_for_a_format_and_says_what_it_got(
     assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
 
 
+def test_live_height_auto_fits_the_network_and_render_refuses_it(
+    tmp_path: Path, tiny_model: Path, capsys
+) -> None:
+    report = tmp_path / "live.json"
+    code = main(["live", "--input", "synthetic:320x180@30", "--no-display", "--max-frames", "5",
+                 "--model", str(tiny_model), "--height", "auto", "--json", str(report)])  # fmt: skip
+    assert code == 0
+    width, height = json.loads(report.read_text())["output_size"]
+    assert 64 <= height <= 180 and height % 2 == 0 and width % 2 == 0
+    capsys.readouterr()
+    code = main(["render", "synthetic:320x180@30", "-o", "null", "--height", "auto", "--max-frames", "2"])
+    assert code == 1 and "--height auto fits the network to a live source" in one_line_error(capsys)
+
+
 def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys) -> None:
     report = tmp_path / "render.json"
     out = tmp_path / "steady.mp4"

@@ -126,6 +126,47 @@ def test_strength_blends_the_style_with_the_scaled_input(tiny_model: Path) -> No
         assert stylizer.strength == 0.3
 
 
+@pytest.mark.parametrize(
+    ("budget", "full", "expected"),
+    [
+        (1.0, 720, 720),  # a fast network keeps the source's size
+        (0.010, 720, 300),  # cost ∝ h²: 10 ms allows h = 300 (the probe's prediction, confirmed)
+        (1e-6, 720, 64),  # nothing fits: the floor
+        (1.0, 48, 48),  # a source under the floor is left alone
+    ],
+)
+def test_fit_height_finds_the_largest_height_within_budget(budget: float, full: int, expected: int) -> None:
+    from vstyle.stylizer import fit_height
+
+    calls: list[int] = []
+
+    def cost(height: int) -> float:  # a network whose time grows with its pixels: 10 ms at 300
+        calls.append(height)
+        return 0.010 * (height / 300) ** 2
+
+    assert fit_height(cost, full, budget) == expected
+    assert len(calls) <= 6 and all(h % 2 == 0 and h <= full for h in calls)
+
+
+def test_fit_height_steps_down_when_the_prediction_misses() -> None:
+    from vstyle.stylizer import fit_height
+
+    def cost(height: int) -> float:  # costlier than the square law above the probe (cache spills)
+        return 0.010 * (height / 300) ** 2 * (1.5 if height > 360 else 1.0)
+
+    chosen = fit_height(cost, 1080, 0.025)
+    assert cost(chosen) <= 0.025 and chosen >= 360
+
+
+def test_stylizer_fit_height_sets_a_height_that_measured_in_budget(tiny_model: Path) -> None:
+    with Stylizer(StylizeConfig(model=tiny_model, workers=1)) as stylizer:
+        slow = stylizer.fit_height(320, 180, fps=1e-3)  # a frame every 1000 s: any size keeps up
+        assert slow == 180 and stylizer.config.height is None
+        fast = stylizer.fit_height(320, 180, fps=1e6)  # nothing keeps up: the floor
+        assert fast == 64 and stylizer.config.height == 64
+        assert stylizer(np.zeros((180, 320, 3), np.uint8)).shape == (64, 114, 3)
+
+
 def test_config_validation() -> None:
     with pytest.raises(ConfigError, match="Got 8"):
         StylizeConfig(height=8)

@@ -85,6 +85,20 @@ def _share(text: str) -> float:
     return _unit(text, closed=True)
 
 
+def _height(text: str) -> int | str:
+    return "auto" if text.strip().lower() == "auto" else _positive(text)
+
+
+def _no_auto_height(args: argparse.Namespace) -> None:
+    from vstyle.errors import ConfigError
+
+    if args.height == "auto":
+        raise ConfigError(
+            f"--height auto fits the network to a live source's frame rate; vstyle {args.command} "
+            "needs a number (or no --height for the input's own)"
+        )
+
+
 def _frame_size(text: str) -> tuple[int, int]:
     width, sep, height = text.lower().partition("x")
     if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
@@ -181,7 +195,12 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda, torch, tensorrt"
     )
-    p.add_argument("--height", type=_positive, help="process and output at this height (aspect kept)")
+    p.add_argument(
+        "--height",
+        type=_height,
+        help="process and output at this height (aspect kept); live: 'auto' for the largest at which "
+        "the network keeps up with the camera here",
+    )
     p.add_argument(
         "--threads", type=_positive, help="CPU threads per network call (default: cores / workers)"
     )
@@ -392,7 +411,8 @@ def _stylize_config(args: argparse.Namespace, batch: int = 1):
     from vstyle.config import StylizeConfig
 
     return StylizeConfig(
-        model=args.model, style=args.style, backend=args.backend, height=args.height, threads=args.threads,
+        model=args.model, style=args.style, backend=args.backend,
+        height=None if args.height == "auto" else args.height, threads=args.threads,
         batch_size=batch, workers=args.workers, stabilize=getattr(args, "stabilize", 0.0),
         strength=getattr(args, "strength", 1.0),
         precision=getattr(args, "precision", None), cuda_graphs=getattr(args, "cuda_graphs", None),
@@ -453,6 +473,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     from vstyle.render import render
 
+    _no_auto_height(args)
     bar: tqdm | None = None
 
     def on_start(source) -> None:
@@ -504,7 +525,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     metrics = live(
         source, output, stylize=_stylize_config(args), max_frames=args.max_frames,
         source_options=source_options, sink_options=sink_options, switch_styles=styles or (),
-        record=args.record,
+        record=args.record, fit_height=args.height == "auto",
     )  # fmt: skip
     _finish(metrics, args)
     return 0
@@ -527,6 +548,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from vstyle.contact import contact_sheet, save_png
     from vstyle.render import render
 
+    _no_auto_height(args)
     output = args.output or _free_name(Path("vstyle-demo.mp4"))
     metrics = render(
         "synthetic:640x360@30",

@@ -26,6 +26,9 @@ from vstyle.switcher import StyleSwitcher
 
 log = logging.getLogger(__name__)
 
+#: The rate a fitted height aims at when the source does not say its own.
+FIT_FALLBACK_FPS = 30
+
 
 def run(
     source: Source,
@@ -36,6 +39,7 @@ def run(
     on_start: Callable[[Source], None] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
     switch_styles: Sequence[str] = (),
+    fit_height: bool = False,
 ) -> Metrics:
     """Open ``source``, ``sink`` and a stylizer, run the pipeline, and release all of them.
 
@@ -44,7 +48,8 @@ def run(
 
     ``switch_styles`` names more styles a window's keys switch to while it runs
     (:class:`~vstyle.switcher.StyleSwitcher`); each is checked before the stream starts and opened
-    when first chosen.
+    when first chosen. ``fit_height`` replaces ``stylize.height`` by the largest height at which the
+    network keeps up with the source's frame rate on this machine (:meth:`Stylizer.fit_height`).
     """
     if stylize.stabilize > 0 and getattr(source, "device_frames", False):
         raise ConfigError(
@@ -54,10 +59,13 @@ def run(
     with ExitStack() as stack:
         stack.enter_context(source)
         info = source.info
+        stylizer = stack.enter_context(Stylizer(stylize))
+        if fit_height:
+            stylizer.fit_height(info.width, info.height, float(info.fps or FIT_FALLBACK_FPS))
+        stylize = stylizer.config
         width, height = scaled_size(info.width, info.height, stylize.height)
         stack.enter_context(sink)
         sink.open(dataclasses.replace(info, width=width, height=height))
-        stylizer = stack.enter_context(Stylizer(stylize))
         stylizer.warmup(info.width, info.height)
         stylize_batch = stylizer.stylize_batch
         switcher = None
@@ -166,6 +174,7 @@ def live(
     on_frame: Callable[[Frame], None] | None = None,
     switch_styles: Sequence[str] = (),
     record: str | Path | None = None,
+    fit_height: bool = False,
 ) -> Metrics:
     """Run a live filter: newest frame wins, drops are counted, latency stays bounded.
 
@@ -175,6 +184,9 @@ def live(
         sink_options: passed to the sink that writes a file (``record``'s when given).
         record: also write the stylized stream to this video file (alone when ``output`` is
             ``"null"``), as the window shows it.
+        fit_height: process at the largest height at which the network keeps up with the
+            source's frame rate here (measured before the stream starts) instead of
+            ``stylize.height``.
         switch_styles: more styles (names or .onnx files) the window's keys switch to: ``n``/``→``
             next, ``p``/``←`` previous, ``1``-``9`` by number, ``o`` the original picture.
     """
@@ -191,4 +203,5 @@ def live(
         PipelineConfig(mode="live", max_frames=max_frames, queue_size=1),
         on_frame=on_frame,
         switch_styles=switch_styles,
+        fit_height=fit_height,
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
+import statistics
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +50,39 @@ class StylizerTimes:
             "frames": self.frames,
             "calls": self.calls,
         }
+
+
+#: The lowest height :func:`fit_height` goes down to.
+MIN_FIT_HEIGHT = 64
+
+
+def fit_height(
+    cost: Callable[[int], float], full: int, budget: float, *, probe: int = 360, floor: int = MIN_FIT_HEIGHT
+) -> int:
+    """The largest even height up to ``full`` at which ``cost(height)`` (seconds a frame) is within
+    ``budget``, found with a few measurements (``floor`` when none is).
+
+    A style network's cost grows with its pixels, so about as the square of the height: one probe at
+    ``probe`` predicts the height, a measurement there confirms it, and a miss aims 5 % under the
+    next prediction. Six measurements at most.
+    """
+    if full <= floor:
+        return full
+
+    def even(value: float) -> int:
+        return max(floor, min(full, int(value) // 2 * 2))
+
+    height = even(min(full, probe))
+    measured = {height: cost(height)}
+    height = even(height * math.sqrt(budget / max(measured[height], 1e-9)))
+    for _ in range(5):
+        if height not in measured:
+            measured[height] = cost(height)
+        spent = measured[height]
+        if spent <= budget or height == floor:
+            return height
+        height = even(height * math.sqrt(budget / spent) * 0.95)
+    return height
 
 
 def scaled_size(width: int, height: int, target_height: int | None) -> tuple[int, int]:
@@ -316,6 +352,35 @@ class Stylizer:
             - returns: ``n`` images ``(height, width, 3)`` uint8 RGB.
         """
         return list(round_to_frames(result[:n, :, :height, :width]))
+
+    def fit_height(self, width: int, height: int, fps: float, *, margin: float = 1.25) -> int:
+        """Set :attr:`config`'s height to the largest at which the workers keep up with ``fps``
+        frames a second of ``width×height`` input, with ``margin`` to spare; returns it.
+
+        Measured on this machine (:func:`fit_height`): each worker gets ``workers / fps / margin``
+        seconds a frame. A source already small enough keeps its size.
+        """
+        base = self.config
+        blank = np.zeros((height, width, 3), np.uint8)
+
+        def cost(target: int) -> float:
+            self.config = dataclasses.replace(base, height=target)
+            self.stylize_batch([blank])  # the first call at a size allocates: not timed
+            spent = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                self.stylize_batch([blank])
+                spent.append(time.perf_counter() - t0)
+            return statistics.median(spent)
+
+        try:
+            chosen = fit_height(cost, height, self.workers / (fps * margin))
+        finally:
+            self.config = base
+        self.config = dataclasses.replace(base, height=None if chosen == height else chosen)
+        self.times = StylizerTimes()
+        log.info("height %d of %d keeps up with %.3g fps", chosen, height, fps)
+        return chosen
 
     def warmup(self, width: int, height: int, runs: int = 1) -> None:
         """Run the network on a blank frame of this input size so the first real frame is not slow.
