@@ -242,6 +242,35 @@ def test_live_height_auto_fits_the_network_and_render_refuses_it(
     assert code == 1 and "--height auto fits the network to a live source" in one_line_error(capsys)
 
 
+def test_live_sink_options_go_to_the_file_among_several_outputs(tmp_path: Path, tiny_model: Path) -> None:
+    from vstyle.config import StylizeConfig
+    from vstyle.render import live
+
+    out = tmp_path / "take.mp4"
+    metrics = live(
+        "synthetic:64x48@30", ["null", out], stylize=StylizeConfig(model=tiny_model), max_frames=4,
+        sink_options={"preset": "ultrafast", "crf": 30},  # the null sink takes neither: only the file gets them
+    )  # fmt: skip
+    assert len(only(read_streams(out), "video").times) == metrics.frames_out > 0
+
+
+def test_live_virtual_camera_missing_is_one_line_and_closes_the_preview(
+    tiny_model: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    pytest.importorskip("pygame")
+    if importlib.util.find_spec("pyvirtualcam") is not None:
+        pytest.skip("pyvirtualcam is installed here")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    code = main(["live", "--input", "synthetic:64x48@30", "--virtual-cam", "--max-frames", "2",
+                 "--model", str(tiny_model)])  # fmt: skip
+    assert code == 1 and "pip install 'vstyle[virtualcam]'" in one_line_error(capsys)
+    import pygame
+
+    assert not pygame.display.get_init(), "the preview window opened first and was closed"
+
+
 def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys) -> None:
     report = tmp_path / "render.json"
     out = tmp_path / "steady.mp4"

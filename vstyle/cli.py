@@ -273,10 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
     src.add_argument("--input", help="a video file played at its own rate, or synthetic[:WxH@FPS]")
     p.add_argument(
-        "--no-display", action="store_true", help="no window (null output), for tests and benchmarks"
+        "--no-display",
+        action="store_true",
+        help="no window (with no other output: a null one, for benchmarks)",
     )
     p.add_argument(
-        "--virtual-cam", action="store_true", help="feed a virtual camera (needs vstyle[virtualcam])"
+        "--virtual-cam",
+        action="store_true",
+        help="feed a virtual camera, previewed in the window unless --no-display (needs vstyle[virtualcam])",
     )
     p.add_argument(
         "--record",
@@ -511,21 +515,22 @@ def cmd_live(args: argparse.Namespace) -> int:
     if args.model is None and args.style is None:
         args.style = default_style(live=True)  # the fastest bundled network keeps up with a camera
     source = args.input if args.input is not None else (args.camera or 0)
-    output = "null" if args.no_display else "window"
-    if args.virtual_cam:
-        output = "virtualcam"
+    # A window unless --no-display (it previews a virtual camera and takes the style keys).
+    outputs = [] if args.no_display else ["window"]
+    outputs += ["virtualcam"] if args.virtual_cam else []
+    outputs += [args.record] if args.record else []
     source_options, sink_options = _hw_options(args, source, args.record or "null", {})
     source_options.update(_cut_options(args, source))
     source_options.update(_camera_options(args, source))
     styles = args.styles
-    if styles is None and output == "window":  # keys only reach a window
+    if styles is None and "window" in outputs:  # keys only reach a window
         from vstyle.styles import available_styles
 
         styles = [entry.name for entry in available_styles() if entry.kind == "bundled"]
     metrics = live(
-        source, output, stylize=_stylize_config(args), max_frames=args.max_frames,
+        source, outputs or ["null"], stylize=_stylize_config(args), max_frames=args.max_frames,
         source_options=source_options, sink_options=sink_options, switch_styles=styles or (),
-        record=args.record, fit_height=args.height == "auto",
+        fit_height=args.height == "auto",
     )  # fmt: skip
     _finish(metrics, args)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,6 +21,7 @@ from vstyle.sinks import open_sink
 from vstyle.sinks.base import Sink
 from vstyle.sinks.display import DisplaySink
 from vstyle.sinks.tee import TeeSink
+from vstyle.sinks.video import VideoFileSink
 from vstyle.styles import resolve_model
 from vstyle.stylizer import Stylizer, scaled_size
 from vstyle.switcher import StyleSwitcher
@@ -165,7 +167,7 @@ def render(
 
 def live(
     input: str | Path | int,
-    output: str | Path = "window",
+    output: str | Path | Sequence[str | Path] = "window",
     *,
     stylize: StylizeConfig | None = None,
     max_frames: int | None = None,
@@ -173,32 +175,31 @@ def live(
     sink_options: dict[str, Any] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
     switch_styles: Sequence[str] = (),
-    record: str | Path | None = None,
     fit_height: bool = False,
 ) -> Metrics:
     """Run a live filter: newest frame wins, drops are counted, latency stays bounded.
 
     Args:
         input: a camera index, a file (played at its own rate) or ``"synthetic"``.
-        output: ``"window"``, ``"null"``, ``"virtualcam"`` or a file to record to.
-        sink_options: passed to the sink that writes a file (``record``'s when given).
-        record: also write the stylized stream to this video file (alone when ``output`` is
-            ``"null"``), as the window shows it.
+        output: ``"window"``, ``"null"``, ``"virtualcam"`` or a video file to record to, or several
+            of them at once (``["window", "virtualcam", "take.mp4"]``: :class:`TeeSink`).
+        sink_options: passed to the video file sinks (to the one sink, when there is no file).
         fit_height: process at the largest height at which the network keeps up with the
             source's frame rate here (measured before the stream starts) instead of
             ``stylize.height``.
         switch_styles: more styles (names or .onnx files) the window's keys switch to: ``n``/``→``
             next, ``p``/``←`` previous, ``1``-``9`` by number, ``o`` the original picture.
     """
-    if record is None:
-        sink = open_sink(output, **(sink_options or {}))
-    else:
-        recording = open_sink(record, **(sink_options or {}))
-        shown = str(output).strip().lower() != "null"
-        sink = TeeSink([open_sink(output), recording]) if shown else recording
+    specs = [output] if isinstance(output, (str, os.PathLike)) else list(output)
+    sinks = [open_sink(spec) for spec in specs]
+    options = sink_options or {}
+    if options:
+        files = [i for i, sink in enumerate(sinks) if isinstance(sink, VideoFileSink)]
+        for i in files or range(len(sinks)):
+            sinks[i] = open_sink(specs[i], **options)
     return run(
         open_source(input, **(source_options or {})),
-        sink,
+        sinks[0] if len(sinks) == 1 else TeeSink(sinks),
         stylize or StylizeConfig(),
         PipelineConfig(mode="live", max_frames=max_frames, queue_size=1),
         on_frame=on_frame,
