@@ -124,6 +124,26 @@ def test_s_saves_the_frame_at_its_size_never_over_an_earlier_one_and_says_so(tmp
     assert len(list(tmp_path.iterdir())) == 3  # no temporary file left
 
 
+def test_f_fills_the_screen_keeping_the_aspect_and_again_returns_to_the_window() -> None:
+    image = pattern(0, height=48, width=128)  # wider than the dummy driver's 1024×768 screen
+    with DisplaySink(show_fps=False) as sink:
+        sink.open(SourceInfo(width=128, height=48, fps=Fraction(25)))
+        sink.write(Frame(image, 0))
+        assert shown().shape == (48, 128, 3)
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_f))
+        sink.write(Frame(image, 1))  # the key is read after this frame
+        sink.write(Frame(image, 2))
+        screen = shown()
+        assert screen.shape == (768, 1024, 3)
+        # 128×48 scaled by 8 is 1024×384, centred: black bars above and below
+        assert screen[:192].max() == 0 and screen[-192:].max() == 0
+        assert screen[192:576].max() > 0
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_f))
+        sink.write(Frame(image, 3))
+        sink.write(Frame(image, 4))
+        np.testing.assert_array_equal(shown(), image)
+
+
 def test_a_large_frame_is_scaled_down_to_fit() -> None:
     big = np.full((1200, 3200, 3), 90, np.uint8)
     with DisplaySink(show_fps=False, max_width=1600, max_height=900) as sink:

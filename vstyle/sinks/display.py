@@ -62,7 +62,8 @@ class DisplaySink(Sink):
     Other keys go to ``on_key`` as actions: ``n``/``→``/space ``"next"``, ``p``/``←``/backspace
     ``"previous"``, ``o``/``0`` ``"original"``, ``+``/``=`` ``"stronger"``, ``-`` ``"weaker"``, and
     ``1``-``9`` the number (a live filter switches styles with them:
-    :class:`~vstyle.switcher.StyleSwitcher`). ``s`` saves the frame on show, without the overlay and
+    :class:`~vstyle.switcher.StyleSwitcher`). ``f`` toggles full screen (the picture scaled to fill it,
+    aspect kept, black bars where it does not). ``s`` saves the frame on show, without the overlay and
     at its own size, as ``vstyle-snapshot-NNN.png`` in ``snapshot_dir`` (never over an earlier one).
 
     Args:
@@ -100,6 +101,8 @@ class DisplaySink(Sink):
         self.snapshots: list[Path] = []
         self._last_image: np.ndarray | None = None
         self._notice: tuple[str, float] | None = None  # a message shown under the label, until when
+        self._fullscreen = False
+        self._offset = (0, 0)  # where the picture sits on the screen (full screen centres it)
         self.frames_shown = 0
         self.fps: float | None = None
         self._pygame: Any = None
@@ -146,7 +149,10 @@ class DisplaySink(Sink):
         assert self._window_size is not None
         width, height = self._window_size
         if (width, height) != (image.shape[1], image.shape[0]):
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+            shrink = width < image.shape[1]
+            image = cv2.resize(
+                image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+            )
         now = time.monotonic()
         self._update_fps(now)
         lines = []
@@ -161,7 +167,7 @@ class DisplaySink(Sink):
         if lines:
             image = _draw_label(image, *lines)
         surface = pygame.image.frombuffer(np.ascontiguousarray(image), (width, height), "RGB")
-        self._screen.blit(surface, (0, 0))
+        self._screen.blit(surface, self._offset)
         pygame.display.flip()
         self.frames_shown += 1
         self._handle_events()
@@ -176,13 +182,36 @@ class DisplaySink(Sink):
     # -- internals -----------------------------------------------------------------------------
 
     def _resize(self, width: int, height: int) -> None:
-        scale = min(1.0, self.max_width / width, self.max_height / height)
+        pygame = self._pygame
+        if self._fullscreen:
+            screen_w, screen_h = pygame.display.get_desktop_sizes()[0]
+            scale = min(screen_w / width, screen_h / height)
+        else:
+            screen_w = screen_h = 0
+            scale = min(1.0, self.max_width / width, self.max_height / height)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        if size != self._window_size:
-            self._screen = self._pygame.display.set_mode(size)
-            self._window_size = size
+        if size == self._window_size:
+            return
+        if self._fullscreen:
+            self._screen = pygame.display.set_mode((screen_w, screen_h), pygame.FULLSCREEN)
+            self._screen.fill((0, 0, 0))
+            self._offset = ((screen_w - size[0]) // 2, (screen_h - size[1]) // 2)
+        else:
+            self._screen = pygame.display.set_mode(size)
+            if self._screen.get_size() != size:
+                # Leaving full screen, SDL can keep the old size for one call (seen with its dummy
+                # driver); asking again gets the window.
+                self._screen = pygame.display.set_mode(size)
+            self._offset = (0, 0)
             if scale < 1.0:
                 logger.info("showing %dx%d frames scaled to %dx%d", width, height, *size)
+        self._window_size = size
+
+    def _toggle_fullscreen(self) -> None:
+        self._fullscreen = not self._fullscreen
+        self._window_size = None  # the next frame sets the new mode
+        if self._last_image is not None:
+            self._resize(self._last_image.shape[1], self._last_image.shape[0])
 
     def _update_fps(self, now: float) -> None:
         if self._last_shown is not None:
@@ -201,6 +230,8 @@ class DisplaySink(Sink):
                 self._wants_stop = True
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_s:
                 self._snapshot()
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_f:
+                self._toggle_fullscreen()
             elif event.type == pygame.KEYDOWN and self.on_key is not None:
                 action = _action(pygame, event.key)
                 if action is not None:
