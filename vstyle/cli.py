@@ -268,7 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=_positive, default=1, help="frames per network call (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    p = sub.add_parser("live", help="live filter from a camera (newest frame wins)")
+    p = sub.add_parser(
+        "live",
+        help="live filter from a camera (newest frame wins)",
+        epilog="window keys: q/Esc quit, n/right next style, p/left previous, 1-9 style by number, "
+        "o original picture, +/- style strength, f full screen, s snapshot (PNG)",
+    )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
     src.add_argument("--input", help="a video file played at its own rate, or synthetic[:WxH@FPS]")
