@@ -35,24 +35,23 @@ def test_every_sink_gets_every_frame(tmp_path: Path) -> None:
     assert counter.frames == 6
 
 
-def test_an_error_discards_every_output(tmp_path: Path) -> None:
-    video, images = outputs(tmp_path)
-    with pytest.raises(RuntimeError), TeeSink([video, images]) as tee:
+def write_then_raise(tmp_path: Path, count: int, error: BaseException) -> None:
+    """Write ``count`` frames through a tee of a video file and an image folder, then raise ``error``."""
+    with pytest.raises(type(error)), TeeSink(list(outputs(tmp_path))) as tee:
         tee.open(INFO)
-        for frame in frames(3):
+        for frame in frames(count):
             tee.write(frame)
-        raise RuntimeError("the network failed")
+        raise error
+
+
+def test_an_error_discards_every_output(tmp_path: Path) -> None:
+    write_then_raise(tmp_path, 3, RuntimeError("the network failed"))
     assert not (tmp_path / "out.mp4").exists()
     assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.glob("*.mp4*"))
 
 
 def test_ctrl_c_keeps_what_every_output_has(tmp_path: Path) -> None:
-    video, images = outputs(tmp_path)
-    with pytest.raises(KeyboardInterrupt), TeeSink([video, images]) as tee:
-        tee.open(INFO)
-        for frame in frames(4):
-            tee.write(frame)
-        raise KeyboardInterrupt
+    write_then_raise(tmp_path, 4, KeyboardInterrupt())
     assert len(only(read_streams(tmp_path / "out.mp4"), "video").times) == 4
     assert len(list((tmp_path / "frames").glob("*.png"))) == 4
 
