@@ -151,6 +151,34 @@ def test_render_to_images_with_height_and_batching(tmp_path: Path, tiny_model: P
     assert cv2.imread(str(pngs[0])).shape == (90, 160, 3)
 
 
+def test_render_a_photo_to_a_still_and_one_frame_of_a_video(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    import cv2
+
+    from vstyle.capture import SyntheticScene
+
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(SyntheticScene(96, 64).render(5), cv2.COLOR_RGB2BGR))
+    still = tmp_path / "styled.jpg"
+    assert main(["render", str(photo), "-o", str(still), "--model", str(tiny_model)]) == 0
+    assert cv2.imread(str(still)).shape == (64, 96, 3)
+    assert "1 frame in" in capsys.readouterr().err
+
+    clip = make_clip(tmp_path / "in.mp4", frames=30, size=(64, 48), fps=25, audio=None)
+    frame = tmp_path / "frame.png"
+    code = main(["render", str(clip), "-o", str(frame), "--model", str(tiny_model),
+                 "--start", "0.4", "--max-frames", "1", "--strength", "0"])  # fmt: skip
+    assert code == 0
+    with av.open(str(clip)) as container:
+        tenth = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)][10]
+    np.testing.assert_array_equal(cv2.cvtColor(cv2.imread(str(frame)), cv2.COLOR_BGR2RGB), tenth)
+    capsys.readouterr()
+
+    whole = tmp_path / "whole.png"
+    assert main(["render", str(clip), "-o", str(whole), "--model", str(tiny_model)]) == 1
+    assert "names a single image, but the input has 30 frames" in one_line_error(capsys)
+    assert leftovers(tmp_path, {"photo.png", "styled.jpg", "in.mp4", "frame.png"}) == []
+
+
 def test_live_synthetic_to_null_reports_latency(tmp_path: Path, tiny_model: Path) -> None:
     report = tmp_path / "live.json"
     code = main(["live", "--input", "synthetic:160x96@30", "--no-display", "--max-frames", "15",

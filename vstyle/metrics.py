@@ -95,7 +95,7 @@ class Metrics:
         lat = d["latency_ms"]
         stages = "  ".join(f"{k} {v:.1f}" for k, v in d["stages_ms_per_frame"].items())
         lines = [
-            f"{d['frames_out']} frames in {d['wall_s']:.2f} s: {d['fps']:.1f} fps ({self.mode}"
+            f"{d['frames_out']} frame{'' if d['frames_out'] == 1 else 's'} in {d['wall_s']:.2f} s: {d['fps']:.1f} fps ({self.mode}"
             + (f", {d['dropped']} dropped" if self.mode == "live" or d["dropped"] else "")
             + (", interrupted" if self.interrupted else "")
             + ")",

@@ -67,7 +67,10 @@ def run(
         stylize = stylizer.config
         width, height = scaled_size(info.width, info.height, stylize.height)
         stack.enter_context(sink)
-        sink.open(dataclasses.replace(info, width=width, height=height))
+        count = info.frame_count
+        if count is not None and pipeline.max_frames is not None:
+            count = min(count, pipeline.max_frames)  # what the sink will get
+        sink.open(dataclasses.replace(info, width=width, height=height, frame_count=count))
         stylizer.warmup(info.width, info.height)
         stylize_batch = stylizer.stylize_batch
         switcher = None
@@ -143,9 +146,10 @@ def render(
     """Stylize a video file (or image sequence, or ``"synthetic"``) into ``output``, losing no frame.
 
     Args:
-        input: a video file, an image folder or glob, or a synthetic source spec.
+        input: a video file, an image folder or glob, a single image, or a synthetic source spec.
         output: a video file (audio and other streams of the input are copied), an image pattern
-            or folder, or ``"null"``.
+            or folder, a single image (for an input of one frame, e.g. a photo or
+            ``max_frames=1``), or ``"null"``.
         stylize: model, backend, height, batch size.
         max_frames: stop after this many frames.
         source_options: passed to the source (e.g. ``num_frames`` for ``"synthetic"``, ``start``/``end``

@@ -122,3 +122,20 @@ def test_stop_and_close(tmp_path: Path) -> None:
     source.close()
     with pytest.raises(RuntimeError, match="not open"):
         _ = source.info
+
+
+def test_a_photo_is_upright_as_its_exif_orientation_says_and_lists_its_file(tmp_path: Path) -> None:
+    from PIL import Image  # Pillow comes with matplotlib in the test extra
+
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[:, :20] = 255  # left half white as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display", as phones write portrait shots
+    photo = tmp_path / "portrait.jpg"
+    Image.fromarray(stored).save(photo, exif=exif, quality=100)
+    with ImageSequenceSource(photo) as source:
+        assert (source.info.width, source.info.height, source.info.frame_count) == (20, 40, 1)
+        assert source.info.files == (photo,)
+        (frame,) = list(source)
+    # rotated clockwise, the stored left half is on top
+    assert frame.image[:15].mean() > 240 and frame.image[25:].mean() < 15

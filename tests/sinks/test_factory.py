@@ -9,6 +9,7 @@ import pytest
 from vstyle.errors import ConfigError
 from vstyle.sinks import (
     DisplaySink,
+    ImageFileSink,
     ImageSequenceSink,
     NullSink,
     VideoFileSink,
@@ -28,6 +29,8 @@ from vstyle.sinks import (
         ("frames/", ImageSequenceSink),
         ("out/%06d.png", ImageSequenceSink),
         ("out/%04d.JPG", ImageSequenceSink),
+        ("still.png", ImageFileSink),
+        ("photos/still.JPEG", ImageFileSink),
     ],
 )
 def test_each_spec_gets_its_sink(spec: str, kind: type) -> None:
@@ -50,6 +53,8 @@ def test_an_option_the_sink_does_not_take_is_named() -> None:
         open_sink("null", crf=18)
 
 
-def test_a_single_image_is_refused_with_a_pattern_hint() -> None:
-    with pytest.raises(ConfigError, match=r"out/%06d\.png"):
-        open_sink("still.png")
+def test_a_single_image_takes_the_image_options() -> None:
+    sink = open_sink("still.jpg", overwrite=True, jpeg_quality=80)
+    assert isinstance(sink, ImageFileSink) and sink.overwrite and sink.jpeg_quality == 80
+    with pytest.raises(ConfigError, match=r"ImageFileSink does not take option\(s\) crf"):
+        open_sink("still.png", crf=18)

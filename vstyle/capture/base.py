@@ -28,6 +28,7 @@ class SourceInfo:
         time_offset: seconds of the file's timeline subtracted from the frames' timestamps (a cut
             that starts later shifts its first frame to 0); sinks copying the file's other streams
             shift them by the same amount.
+        files: the image files the frames come from (image sources); sinks refuse to write over them.
     """
 
     width: int
@@ -39,6 +40,7 @@ class SourceInfo:
     path: Path | None = None
     description: str = field(default="", compare=False)
     time_offset: Fraction = Fraction(0)
+    files: tuple[Path, ...] = field(default=(), compare=False, repr=False)
 
 
 class Source(abc.ABC):

@@ -81,6 +81,7 @@ class ImageSequenceSource(Source):
             live=False,
             path=None,
             description=f"{len(files)} images {self.pattern} ({width}×{height})",
+            files=tuple(files),
         )
 
     def _list_files(self) -> list[Path]:

@@ -10,7 +10,7 @@ from typing import Any
 from vstyle.errors import ConfigError
 from vstyle.sinks.base import Sink
 from vstyle.sinks.display import DisplaySink
-from vstyle.sinks.images import IMAGE_SUFFIXES, ImageSequenceSink
+from vstyle.sinks.images import IMAGE_SUFFIXES, ImageFileSink, ImageSequenceSink
 from vstyle.sinks.null import NullSink
 from vstyle.sinks.video import VideoFileSink
 from vstyle.sinks.virtualcam import VirtualCameraSink
@@ -28,6 +28,8 @@ def open_sink(spec: str | os.PathLike[str], **options: Any) -> Sink:
       :class:`VirtualCameraSink`;
     * a folder (ending in ``/`` or existing) or a pattern with a frame number and an image extension
       (``"out/%06d.png"``): :class:`ImageSequenceSink`;
+    * an image file without a frame number (``"still.png"``): :class:`ImageFileSink`, for an input
+      of one frame (a photo, or one frame of a video);
     * any other path: :class:`VideoFileSink` (its extension picks the container).
 
     Args:
@@ -35,7 +37,7 @@ def open_sink(spec: str | os.PathLike[str], **options: Any) -> Sink:
         **options: keyword arguments of the chosen sink's constructor (e.g. ``overwrite=True``).
 
     Raises:
-        ConfigError: an option the chosen sink does not take, or a single image file as output.
+        ConfigError: an option the chosen sink does not take.
     """
     text = os.fspath(spec)
     kind: type[Sink]
@@ -45,12 +47,7 @@ def open_sink(spec: str | os.PathLike[str], **options: Any) -> Sink:
     elif text.endswith(("/", os.sep)) or Path(text).expanduser().is_dir():
         kind, args = ImageSequenceSink, (text,)
     elif Path(text).suffix.lower() in IMAGE_SUFFIXES:
-        if "%" not in Path(text).name:
-            raise ConfigError(
-                f"{text!r} names a single image, but the output is a sequence of frames; use a pattern "
-                "with the frame number such as 'out/%06d.png', or a folder ending in '/'"
-            )
-        kind, args = ImageSequenceSink, (text,)
+        kind, args = (ImageSequenceSink if "%" in Path(text).name else ImageFileSink), (text,)
     else:
         kind, args = VideoFileSink, (text,)
     _check_options(kind, args, options)

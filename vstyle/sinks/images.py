@@ -1,4 +1,4 @@
-"""Writing frames as numbered image files (PNG by default, JPEG and others by extension)."""
+"""Writing frames as image files: numbered (PNG by default, JPEG and others by extension), or one still."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from vstyle.capture.base import SourceInfo
 from vstyle.errors import SinkError
 from vstyle.frames import Frame, check_image
 from vstyle.sinks.base import Sink
-from vstyle.sinks.staging import check_writable_folder, remove_quietly, staging_path
+from vstyle.sinks.staging import check_writable_folder, remove_quietly, same_file, staging_path
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,12 @@ class ImageSequenceSink(Sink):
         self._make_folder(what)
         check_writable_folder(self.folder, what)
         existing = self._existing()
+        inputs = {path.resolve() for path in info.files}
+        if clash := [path for path in existing if path.resolve() in inputs]:
+            raise SinkError(
+                f"cannot write images {str(self.pattern)!r}: {clash[0]} is one of the input images "
+                "and would be replaced while it is read; choose another folder"
+            )
         if existing and not self.overwrite:
             raise SinkError(
                 f"{self.folder} already holds {len(existing)} image(s) named like {self.pattern.name!r} "
@@ -114,13 +120,11 @@ class ImageSequenceSink(Sink):
         name = self.pattern.name % frame.index
         if name in self._written:
             raise SinkError(f"frame index {frame.index} came twice; {name} would be overwritten")
-        ok, encoded = cv2.imencode(self._suffix, np.ascontiguousarray(image[..., ::-1]), self._params())
-        if not ok:
-            raise SinkError(f"OpenCV could not encode frame {frame.index} as {self._suffix}")
+        encoded = encode_image(image, self._suffix, self.jpeg_quality, f"frame {frame.index}")
         target = self.folder / name
         staging = staging_path(target)
         try:
-            staging.write_bytes(encoded.tobytes())
+            staging.write_bytes(encoded)
             os.replace(staging, target)
         except OSError as error:
             remove_quietly(staging)
@@ -171,10 +175,119 @@ class ImageSequenceSink(Sink):
     def _existing(self) -> list[Path]:
         return sorted(path for path in self.folder.iterdir() if self._matcher.fullmatch(path.name))
 
-    def _params(self) -> list[int]:
-        if self._suffix in (".jpg", ".jpeg"):
-            return [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
-        return []
+
+class ImageFileSink(Sink):
+    """Writes the one frame of a still (a photo, or a single frame picked from a video) as an image.
+
+    The image is encoded in memory and staged under a temporary name; :meth:`close` renames it onto
+    ``path``, so an error, or a second frame, leaves nothing behind. An existing file is refused
+    unless ``overwrite``, and so is writing over the input image, even with ``overwrite``.
+
+    Args:
+        path: the image to write; its extension (one of :data:`IMAGE_SUFFIXES`) picks the format.
+        overwrite: replace an existing file.
+        jpeg_quality: JPEG quality, 0 to 100.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False, jpeg_quality: int = 95) -> None:
+        self.path = Path(path).expanduser()
+        if self.path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(
+                f"image file must end in one of {', '.join(IMAGE_SUFFIXES)}. Got {self.path.suffix or 'no extension'!r}"
+            )
+        if not 0 <= jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be between 0 and 100. Got {jpeg_quality}")
+        self.overwrite = overwrite
+        self.jpeg_quality = jpeg_quality
+        self._staging: Path | None = None
+        self._state = "new"
+
+    @property
+    def frames_written(self) -> int:
+        return int(self._staging is not None or self._state == "committed")
+
+    def open(self, info: SourceInfo) -> None:
+        """Check the destination, and that the input is a single frame where its length is known.
+
+        Raises:
+            SinkError: the input has more than one frame, the folder is missing or not writable, the
+                path is the input image or a folder, or the file exists without ``overwrite``.
+        """
+        if self._state != "new":
+            raise RuntimeError("ImageFileSink.open() was called twice; make a new sink for each output")
+        shown = str(self.path)
+        if info.frame_count is not None and info.frame_count > 1:
+            raise SinkError(self._many_frames(f"the input has {info.frame_count} frames"))
+        check_writable_folder(self.path.parent, f"image {shown!r}")
+        if any(same_file(self.path, source) for source in info.files):
+            raise SinkError(f"cannot write image {shown!r}: it is the input image; choose another output name")
+        if self.path.is_dir():
+            raise SinkError(f"cannot write image {shown!r}: a folder of that name exists; choose a file name")
+        if self.path.exists() and not self.overwrite:
+            raise SinkError(f"{shown} exists; pass --overwrite or choose another name")
+        self._state = "open"
+
+    def write(self, frame: Frame) -> None:
+        """Encode the frame and stage it.
+
+        Raises:
+            SinkError: a second frame came (the input was longer than its header said or unknown).
+        """
+        if self._state != "open":
+            raise RuntimeError(f"ImageFileSink.write() needs an open sink; it is {self._state}")
+        if self._staging is not None:
+            raise SinkError(self._many_frames("the input has more than one frame"))
+        encoded = encode_image(check_image(frame.image), self.path.suffix.lower(), self.jpeg_quality, "the frame")
+        staging = staging_path(self.path)
+        try:
+            staging.write_bytes(encoded)
+        except OSError as error:
+            remove_quietly(staging)
+            raise SinkError(f"writing {self.path} failed: {error}") from error
+        self._staging = staging
+
+    def close(self) -> None:
+        """Commit: rename the staged image onto ``path`` (nothing is written when no frame came)."""
+        if self._state == "open" and self._staging is not None:
+            try:
+                os.replace(self._staging, self.path)
+            except OSError as error:
+                self.abort()
+                raise SinkError(f"writing {self.path} failed: {error}") from error
+            self._staging = None
+            self._state = "committed"
+            return
+        if self._state != "committed":
+            self._state = "closed"
+
+    def abort(self) -> None:
+        """Remove the staged image; idempotent."""
+        if self._staging is not None:
+            remove_quietly(self._staging)
+            self._staging = None
+        if self._state != "committed":
+            self._state = "closed"
+
+    def _many_frames(self, what: str) -> str:
+        pattern = self.path.with_name(f"{self.path.stem}-%06d{self.path.suffix}")
+        return (
+            f"{str(self.path)!r} names a single image, but {what}; write them all to a pattern such as "
+            f"{str(pattern)!r} or a folder ending in '/', or pick one frame with --max-frames 1 "
+            "(after --start SECONDS)"
+        )
+
+
+def encode_image(image: np.ndarray, suffix: str, jpeg_quality: int, what: str) -> bytes:
+    """``H×W×3 uint8`` RGB encoded by OpenCV in the format ``suffix`` names.
+
+    Raises:
+        SinkError: OpenCV cannot encode it.
+    """
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if suffix in (".jpg", ".jpeg") else []
+    ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(image[..., ::-1]), params)
+    if not ok:
+        raise SinkError(f"OpenCV could not encode {what} as {suffix}")
+    return encoded.tobytes()
 
 
 def _name_matcher(name: str) -> re.Pattern[str]:

@@ -60,6 +60,14 @@ def check_writable_folder(folder: Path, what: str) -> None:
     remove_quietly(Path(probe))
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name the same file (hard links and symlinks included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return a.resolve() == b.resolve()
+
+
 def remove_quietly(path: Path) -> None:
     """Delete ``path`` if it exists; used on abort paths that must not raise a second error."""
     try:

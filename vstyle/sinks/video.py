@@ -29,7 +29,7 @@ from vstyle.frames import Frame, check_image
 from vstyle.hwvideo import NVENC_FOR, nvenc_options, nvenc_unavailable_reason
 from vstyle.sinks.base import Sink
 from vstyle.sinks.passthrough import StreamCopier
-from vstyle.sinks.staging import check_writable_folder, remove_quietly, staging_path
+from vstyle.sinks.staging import check_writable_folder, remove_quietly, same_file, staging_path
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ class VideoFileSink(Sink):
     def _check_destination(self, info: SourceInfo) -> None:
         target, shown = self._target, str(self.path)
         check_writable_folder(target.parent, f"video {shown!r}")
-        if info.path is not None and _same_file(target, Path(info.path)):
+        if info.path is not None and same_file(target, Path(info.path)):
             raise SinkError(
                 f"cannot write video {shown!r}: it is the input file, which would be destroyed; "
                 "choose another output name"
@@ -443,11 +443,3 @@ class VideoFileSink(Sink):
                 logger.debug("closing the discarded output %s failed: %s", self._staging, error)
         if self._staging is not None:
             remove_quietly(self._staging)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name the same file (hard links and symlinks included)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist
-        return a.resolve() == b.resolve()
