@@ -179,6 +179,51 @@ def test_render_a_photo_to_a_still_and_one_frame_of_a_video(tmp_path: Path, tiny
     assert leftovers(tmp_path, {"photo.png", "styled.jpg", "in.mp4", "frame.png"}) == []
 
 
+def test_render_several_inputs_goes_on_past_a_bad_one(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    clips = [make_clip(tmp_path / f"{name}.mp4", frames=n, size=(64, 48), fps=25) for name, n in (("a", 6), ("b", 9))]
+    bad = tmp_path / "c.mp4"
+    bad.write_bytes(b"not a video")
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["render", str(clips[0]), str(bad), str(clips[1]), "-o", f"{out}/{{stem}}-{{style}}.mkv",
+                 "--model", str(tiny_model), "--json", f"{out}/{{stem}}.json", "--no-progress"])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"[2/3] {bad} → {out}/c-{tiny_model.stem}.mkv" in err
+    assert f"vstyle: error: {bad}: cannot read" in err
+    assert f"1 of 3 inputs failed ({bad}); the others were written" in err
+    style = tiny_model.stem
+    assert sorted(p.name for p in out.iterdir()) == [f"a-{style}.mkv", "a.json", f"b-{style}.mkv", "b.json"]
+    for name, frames in (("a", 6), ("b", 9)):
+        streams = read_streams(out / f"{name}-{style}.mkv")
+        assert len(only(streams, "video").times) == frames, "every frame of each input"
+        assert only(streams, "audio").payloads == only(read_streams(tmp_path / f"{name}.mp4"), "audio").payloads
+        assert json.loads((out / f"{name}.json").read_text())["frames_out"] == frames
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        (["{stem}.mp4", "--json", "m.json"], "2 inputs need --json to name each output with {stem}"),
+        (["same.mp4"], "2 inputs need -o to name each output with {stem}"),
+        (["out/{stem}.mp4"], "would both be written to"),
+        (["{stem}x.mp4"], "an input; choose another -o"),
+    ],
+)
+def test_render_several_inputs_checks_every_name_first(
+    tmp_path: Path, tiny_model: Path, capsys, monkeypatch, outputs: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    first = make_clip(tmp_path / "a.mp4", frames=3, size=(64, 48), fps=25, audio=None)
+    second = make_clip(tmp_path / ("d/a.mp4" if "out/" in outputs[0] else "ax.mp4"), frames=3, size=(64, 48),
+                       fps=25, audio=None)  # fmt: skip
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["render", str(first), str(second), "-o", *outputs, "--model", str(tiny_model)]) == 1
+    assert message in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
 def test_live_synthetic_to_null_reports_latency(tmp_path: Path, tiny_model: Path) -> None:
     report = tmp_path / "live.json"
     code = main(["live", "--input", "synthetic:160x96@30", "--no-display", "--max-frames", "15",

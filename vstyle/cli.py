@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import platform
+import re
 import signal
 import sys
 import threading
@@ -258,9 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("render", help="stylize a video file (audio kept), image sequence or synthetic clip")
-    p.add_argument("input", help="video file, image folder or glob, or synthetic[:WxH@FPS]")
-    p.add_argument("-o", "--output", required=True, help="video file, image folder/pattern, or null")
+    p = sub.add_parser(
+        "render",
+        help="stylize a video file (audio kept), image sequence or synthetic clip",
+        epilog="several inputs: name each output with {stem} (the input's name without extension) and "
+        "optionally {style}, e.g. -o 'styled/{stem}-{style}.mp4'; a failed input is reported and the "
+        "others go on",
+    )
+    p.add_argument(
+        "input", nargs="+", help="video file, image folder or glob, photo, or synthetic[:WxH@FPS]; or several"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="video file, image folder/pattern, image (one-frame input), or null; {stem}/{style} are filled in",
+    )
     _model_args(p)
     _cut_args(p)
     _encode_args(p)
@@ -477,27 +492,76 @@ def _hw_options(
     return source_options, ({**sink_options, "hwaccel": hwaccel} if encode else sink_options)
 
 
-def cmd_render(args: argparse.Namespace) -> int:
+#: Fields ``-o`` and ``--json`` of ``vstyle render`` may name, filled in for each input.
+TEMPLATE_FIELDS = ("stem", "style")
+_FIELD = re.compile(r"\{(" + "|".join(TEMPLATE_FIELDS) + r")\}")
+
+
+def _render_jobs(args: argparse.Namespace) -> list[tuple[str, str, Path | None]]:
+    """``(input, output, json)`` for each input of ``vstyle render``, every name checked up front.
+
+    Raises:
+        ConfigError: several inputs but an output (or ``--json``) without ``{stem}``, two inputs
+            that would write the same file, or an output that is one of the inputs.
+    """
+    from vstyle.errors import ConfigError
+    from vstyle.sinks.staging import same_file
+    from vstyle.styles import default_style
+
+    style = args.style or (Path(args.model).stem if args.model else default_style())
+    several = len(args.input) > 1
+    named = [("-o", args.output)] + ([("--json", str(args.json))] if args.json is not None else [])
+    for flag, template in named:
+        if several and template != "null" and "{stem}" not in template:
+            raise ConfigError(
+                f"{len(args.input)} inputs need {flag} to name each output with {{stem}}, e.g. "
+                f"'styled/{{stem}}.mp4'; got {template!r}"
+            )
+
+    def fill(template: str, source: str) -> str:
+        fields = {"stem": Path(source.rstrip("/" + os.sep)).stem, "style": style}
+        return _FIELD.sub(lambda match: fields[match.group(1)], template)
+
+    jobs = [
+        (source, fill(args.output, source), Path(fill(str(args.json), source)) if args.json else None)
+        for source in args.input
+    ]
+    if several:
+        seen: dict[str, str] = {}
+        for source, output, _ in jobs:
+            if output == "null":
+                continue
+            if output in seen:
+                raise ConfigError(
+                    f"{seen[output]!r} and {source!r} would both be written to {output!r}; "
+                    "add {style} or a folder to -o, or rename one input"
+                )
+            seen[output] = source
+            if clash := next((s for s in args.input if same_file(Path(output), Path(s))), None):
+                raise ConfigError(f"the output for {source!r} would be {clash!r}, an input; choose another -o")
+    return jobs
+
+
+def _render_one(args: argparse.Namespace, source: str, output: str, report: Path | None) -> None:
     from tqdm import tqdm
 
     from vstyle.render import render
 
-    _no_auto_height(args)
     bar: tqdm | None = None
 
-    def on_start(source) -> None:
+    def on_start(opened) -> None:
         nonlocal bar
-        total = source.info.frame_count
+        total = opened.info.frame_count
         if args.max_frames:
             total = min(total or args.max_frames, args.max_frames)
         bar = tqdm(total=total, unit="frame", disable=True if args.no_progress else None, dynamic_ncols=True)
 
-    source_options, sink_options = _hw_options(args, args.input, args.output, _sink_options(args))
-    source_options.update(_cut_options(args, args.input))
+    source_options, sink_options = _hw_options(args, source, output, _sink_options(args))
+    source_options.update(_cut_options(args, source))
     try:
         metrics = render(
-            args.input,
-            args.output,
+            source,
+            output,
             stylize=_stylize_config(args, args.batch),
             max_frames=args.max_frames,
             source_options=source_options,
@@ -508,8 +572,35 @@ def cmd_render(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    _finish(metrics, args)
-    print(f"wrote {args.output}", file=sys.stderr)
+    print(metrics.summary(), file=sys.stderr)
+    if report is not None:
+        metrics.write_json(report)
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    _no_auto_height(args)
+    jobs = _render_jobs(args)
+    if len(jobs) == 1:
+        _render_one(args, *jobs[0])
+        return 0
+    # Several inputs: one that fails (a bad file, an existing output) is reported and the rest go
+    # on, as a night's batch should; Ctrl-C still stops them all.
+    failed = []
+    for number, (source, output, report) in enumerate(jobs, 1):
+        print(f"[{number}/{len(jobs)}] {source} → {output}", file=sys.stderr)
+        try:
+            _render_one(args, source, output, report)
+        except VStyleError as error:
+            print(f"vstyle: error: {source}: {error}", file=sys.stderr)
+            failed.append(source)
+    if failed:
+        done = "the others were written" if len(failed) < len(jobs) else "nothing was written"
+        print(
+            f"vstyle: error: {len(failed)} of {len(jobs)} inputs failed ({', '.join(failed)}); {done}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     return 0
 
 
