@@ -180,7 +180,10 @@ def test_render_a_photo_to_a_still_and_one_frame_of_a_video(tmp_path: Path, tiny
 
 
 def test_render_several_inputs_goes_on_past_a_bad_one(tmp_path: Path, tiny_model: Path, capsys) -> None:
-    clips = [make_clip(tmp_path / f"{name}.mp4", frames=n, size=(64, 48), fps=25) for name, n in (("a", 6), ("b", 9))]
+    clips = [
+        make_clip(tmp_path / f"{name}.mp4", frames=n, size=(64, 48), fps=25)
+        for name, n in (("a", 6), ("b", 9))
+    ]
     bad = tmp_path / "c.mp4"
     bad.write_bytes(b"not a video")
     out = tmp_path / "out"
@@ -197,7 +200,9 @@ def test_render_several_inputs_goes_on_past_a_bad_one(tmp_path: Path, tiny_model
     for name, frames in (("a", 6), ("b", 9)):
         streams = read_streams(out / f"{name}-{style}.mkv")
         assert len(only(streams, "video").times) == frames, "every frame of each input"
-        assert only(streams, "audio").payloads == only(read_streams(tmp_path / f"{name}.mp4"), "audio").payloads
+        assert (
+            only(streams, "audio").payloads == only(read_streams(tmp_path / f"{name}.mp4"), "audio").payloads
+        )
         assert json.loads((out / f"{name}.json").read_text())["frames_out"] == frames
 
 

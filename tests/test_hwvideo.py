@@ -230,6 +230,31 @@ def test_nv12_chroma_that_does_not_cover_the_picture_is_refused() -> None:
         nv12_planes_to_rgb(torch.zeros(8, 8, dtype=torch.uint8), torch.zeros(2, 8, dtype=torch.uint8))
 
 
+def test_nv12_of_an_odd_size_repeats_the_last_chroma_sample() -> None:
+    """PyAV exports an odd-sized frame's chroma plane one sample short (floor of half the size):
+    the picture keeps its size, and only its last row and column can differ from full chroma."""
+    torch = pytest.importorskip("torch")
+    from vstyle.hwvideo import nv12_planes_to_rgb
+
+    height, width = 65, 97
+    frame = av.VideoFrame.from_ndarray(_photo_like(height, width), format="rgb24").reformat(
+        format="nv12", dst_colorspace="itu601", dst_color_range="MPEG"
+    )
+    luma = np.frombuffer(frame.planes[0], np.uint8).reshape(-1, frame.planes[0].line_size)[:height, :width]
+    chroma = np.frombuffer(frame.planes[1], np.uint8).reshape(-1, frame.planes[1].line_size)
+    full = chroma[: (height + 1) // 2, : (width + 1) // 2 * 2]
+    short = chroma[: height // 2, : width // 2 * 2]
+    ours = nv12_planes_to_rgb(
+        torch.from_numpy(luma.copy()), torch.from_numpy(short.copy()), colorspace=5
+    ).numpy()
+    exact = nv12_planes_to_rgb(
+        torch.from_numpy(luma.copy()), torch.from_numpy(full.copy()), colorspace=5
+    ).numpy()
+    assert ours.shape == (height, width, 3)
+    np.testing.assert_array_equal(ours[:-1, :-1], exact[:-1, :-1])
+    assert _psnr(ours, exact) >= 35.0  # the last column and row are close, not wrong
+
+
 def test_device_rgb_reads_nv12_planes_through_dlpack(videos_dir: Path) -> None:
     """The DLPack route device frames take, on a software NV12 frame (its planes export to the CPU)."""
     pytest.importorskip("torch")

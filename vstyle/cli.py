@@ -538,7 +538,9 @@ def _render_jobs(args: argparse.Namespace) -> list[tuple[str, str, Path | None]]
                 )
             seen[output] = source
             if clash := next((s for s in args.input if same_file(Path(output), Path(s))), None):
-                raise ConfigError(f"the output for {source!r} would be {clash!r}, an input; choose another -o")
+                raise ConfigError(
+                    f"the output for {source!r} would be {clash!r}, an input; choose another -o"
+                )
     return jobs
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,8 @@ NVENC_PRESETS = tuple(f"p{i}" for i in range(1, 8))
 _KR_KB = {1: (0.2126, 0.0722), 4: (0.30, 0.11), 5: (0.299, 0.114), 6: (0.299, 0.114), 9: (0.2627, 0.0593)}
 #: FFmpeg's ``AVCOL_RANGE_JPEG`` (full range); everything else is treated as limited ("MPEG").
 _FULL_RANGE = 2
+#: DLPack's device type of host memory (``kDLCPU``).
+_DLPACK_CPU = 1
 
 
 def resolve_hwaccel(choice: str, *, gpu_backend: bool) -> str | None:
@@ -107,13 +110,37 @@ def open_input(path: Path, hwaccel: str | None, *, keep_on_gpu: bool = False) ->
 
         try:
             # allow_software_fallback covers streams NVDEC cannot decode (e.g. 4:4:4 H.264).
-            hwaccel_ = HWAccel("cuda", allow_software_fallback=True, is_hw_owned=keep_on_gpu)
+            hwaccel_ = HWAccel(
+                "cuda",
+                allow_software_fallback=True,
+                is_hw_owned=keep_on_gpu,
+                options=_context_options(keep_on_gpu),
+            )
             return av.open(str(path), mode="r", hwaccel=hwaccel_), "nvdec"
         except (av.FFmpegError, OSError) as error:
             logger.warning(
                 "%s: hardware decoding (NVDEC) unavailable (%s); decoding on the CPU", path, _reason(error)
             )
     return av.open(str(path), mode="r"), "software"
+
+
+def _context_options(keep_on_gpu: bool) -> dict[str, str] | None:
+    """FFmpeg's CUDA device options for frames that stay on the GPU, shared with PyTorch.
+
+    They must live in PyTorch's context, the device's primary one. PyAV asks FFmpeg for it
+    (``primary_ctx``), which FFmpeg refuses once the context is active with other flags than its
+    own, as it is when PyTorch started CUDA first; NVDEC would then quietly decode on the CPU. In
+    that case FFmpeg is told to use the current context instead, after making PyTorch's current
+    on this thread.
+    """
+    if not keep_on_gpu or "torch" not in sys.modules:
+        return None
+    import torch
+
+    if not torch.cuda.is_initialized():
+        return None
+    torch.zeros(1, device="cuda")  # any CUDA work makes the primary context current on this thread
+    return {"primary_ctx": "0", "current_ctx": "1"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -181,8 +208,14 @@ def nv12_planes_to_rgb(
     height, width = luma.shape
     if chroma.ndim == 2:
         chroma = chroma.reshape(chroma.shape[0], -1, 2)
-    if chroma.shape[0] * 2 < height or chroma.shape[1] * 2 < width or chroma.shape[2] != 2:
+    short_rows, short_cols = (height + 1) // 2 - chroma.shape[0], (width + 1) // 2 - chroma.shape[1]
+    if short_rows > 1 or short_cols > 1 or chroma.shape[2] != 2:
         raise ValueError(f"chroma plane {tuple(chroma.shape)} does not cover a {height}×{width} NV12 picture")
+    if short_rows > 0 or short_cols > 0:
+        # An odd width or height: PyAV exports the chroma plane with floor(size / 2) samples, one
+        # short of the picture's last column or row; repeat the sample beside it.
+        chroma = torch.cat([chroma, chroma[-1:]]) if short_rows > 0 else chroma
+        chroma = torch.cat([chroma, chroma[:, -1:]], dim=1) if short_cols > 0 else chroma
     kr, kb = _coefficients(colorspace)
     kg = 1.0 - kr - kb
     y = luma.float()
@@ -213,8 +246,13 @@ def device_rgb(frame: av.VideoFrame) -> torch.Tensor:
     layout = frame.sw_format.name if frame.sw_format is not None else frame.format.name
     if layout != "nv12":
         raise ValueError(f"device_rgb needs an NV12 frame from NVDEC. Got {layout}")
-    luma = torch.from_dlpack(frame.planes[0])
-    chroma = torch.from_dlpack(frame.planes[1])
+    if frame.planes[0].__dlpack_device__()[0] != _DLPACK_CPU:
+        # PyAV exports a CUDA plane only without a consumer stream (its __dlpack__ refuses the
+        # `stream=` torch.from_dlpack always passes for CUDA data), asking the caller to
+        # synchronise first: FFmpeg copies NVDEC's output on the legacy default stream.
+        torch.cuda.default_stream(frame.planes[0].__dlpack_device__()[1]).synchronize()
+    luma = torch.from_dlpack(frame.planes[0].__dlpack__())
+    chroma = torch.from_dlpack(frame.planes[1].__dlpack__())
     if chroma.dtype != torch.uint8:
         raise ValueError(f"device_rgb handles 8-bit NV12 only. Got {chroma.dtype} planes")
     return nv12_planes_to_rgb(

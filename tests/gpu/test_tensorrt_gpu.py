@@ -8,6 +8,7 @@ thresholds are lower than a trained model's would be.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -163,11 +164,20 @@ def test_threads_get_their_own_contexts(tiny_model: Path, engines: Path) -> None
     from vstyle.backends.tensorrt import TensorRTBackend
 
     batches = [smooth_batch(1, 64, 96, seed=s) for s in range(4)]
+    both_running = threading.Barrier(2)
+
+    def infer_together(batch: np.ndarray) -> np.ndarray:
+        both_running.wait(timeout=60)  # each pool thread takes one of the first two batches
+        return backend.infer(batch)
+
     with TensorRTBackend(tiny_model) as backend:
         alone = [backend.infer(b) for b in batches]
+        before = len(backend.engine._contexts)  # the main thread's
         with ThreadPoolExecutor(2) as pool:
-            together = list(pool.map(backend.infer, batches))
-        assert len(backend.engine._contexts) >= 2, "one execution context per thread"
+            together = list(pool.map(infer_together, batches[:2])) + list(
+                pool.map(backend.infer, batches[2:])
+            )
+        assert len(backend.engine._contexts) == before + 2, "one execution context per thread"
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a, b)
 

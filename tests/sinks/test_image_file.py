@@ -51,11 +51,10 @@ def test_an_input_of_several_frames_is_refused_before_any_work(tmp_path: Path) -
 
 def test_a_second_frame_of_an_input_of_unknown_length_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "still.png"
-    with pytest.raises(SinkError, match="more than one frame"):
-        with ImageFileSink(target) as sink:
-            sink.open(SourceInfo(width=64, height=48))  # a stream: length unknown
-            sink.write(Frame(pattern(0), 0))
-            sink.write(Frame(pattern(1), 1))
+    with pytest.raises(SinkError, match="more than one frame"), ImageFileSink(target) as sink:
+        sink.open(SourceInfo(width=64, height=48))  # a stream: length unknown
+        sink.write(Frame(pattern(0), 0))
+        sink.write(Frame(pattern(1), 1))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -83,11 +82,10 @@ def test_the_input_image_is_never_written_over(tmp_path: Path) -> None:
 
 def test_an_aborted_or_empty_run_writes_nothing(tmp_path: Path) -> None:
     target = tmp_path / "still.png"
-    with pytest.raises(RuntimeError, match="stylize failed"):
-        with ImageFileSink(target) as sink:
-            sink.open(INFO)
-            sink.write(Frame(pattern(0), 0))
-            raise RuntimeError("stylize failed")
+    with pytest.raises(RuntimeError, match="stylize failed"), ImageFileSink(target) as sink:
+        sink.open(INFO)
+        sink.write(Frame(pattern(0), 0))
+        raise RuntimeError("stylize failed")
     with ImageFileSink(target) as sink:
         sink.open(INFO)
     assert list(tmp_path.iterdir()) == []

@@ -219,7 +219,8 @@ class TorchBackend(Backend):
         """Run the network on a device tensor ``(N, 3, H, W)`` float, 0..255 (GPU data stays there).
 
         With CUDA graphs on, the result is this thread's graph output buffer for the shape: read or
-        copy it before the next call with the same shape.
+        copy it before this thread's next call (graphs of other shapes share its memory pool, so
+        any later call may overwrite it).
         """
         import torch
 
@@ -249,7 +250,8 @@ class TorchBackend(Backend):
             self._net(static_in)
         torch.cuda.current_stream().synchronize()
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=state.pool, stream=state.stream):
+        # thread_local: other threads (decoding, other workers) may use CUDA during the capture.
+        with torch.cuda.graph(graph, pool=state.pool, stream=state.stream, capture_error_mode="thread_local"):
             static_out = self._net(static_in)
         if len(state.graphs) >= _MAX_GRAPHS:
             state.graphs.popitem(last=False)

@@ -189,7 +189,9 @@ class ImageFileSink(Sink):
         jpeg_quality: JPEG quality, 0 to 100.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False, jpeg_quality: int = 95) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, overwrite: bool = False, jpeg_quality: int = 95
+    ) -> None:
         self.path = Path(path).expanduser()
         if self.path.suffix.lower() not in IMAGE_SUFFIXES:
             raise ValueError(
@@ -220,7 +222,9 @@ class ImageFileSink(Sink):
             raise SinkError(self._many_frames(f"the input has {info.frame_count} frames"))
         check_writable_folder(self.path.parent, f"image {shown!r}")
         if any(same_file(self.path, source) for source in info.files):
-            raise SinkError(f"cannot write image {shown!r}: it is the input image; choose another output name")
+            raise SinkError(
+                f"cannot write image {shown!r}: it is the input image; choose another output name"
+            )
         if self.path.is_dir():
             raise SinkError(f"cannot write image {shown!r}: a folder of that name exists; choose a file name")
         if self.path.exists() and not self.overwrite:
@@ -237,7 +241,9 @@ class ImageFileSink(Sink):
             raise RuntimeError(f"ImageFileSink.write() needs an open sink; it is {self._state}")
         if self._staging is not None:
             raise SinkError(self._many_frames("the input has more than one frame"))
-        encoded = encode_image(check_image(frame.image), self.path.suffix.lower(), self.jpeg_quality, "the frame")
+        encoded = encode_image(
+            check_image(frame.image), self.path.suffix.lower(), self.jpeg_quality, "the frame"
+        )
         staging = staging_path(self.path)
         try:
             staging.write_bytes(encoded)

@@ -39,6 +39,8 @@ TENSORRT_HINT = (
     "No pycuda is needed: vstyle uses PyTorch's CUDA memory and streams"
 )
 _MAX_GRAPHS = 8
+#: Byte alignment TensorRT requires of tensor addresses (``IExecutionContext.setTensorAddress``).
+_ALIGNMENT = 256
 
 
 def tensorrt_unavailable_reason() -> str | None:
@@ -131,11 +133,15 @@ class _ThreadContext:
         self.engine = engine
         self.stream = torch.cuda.Stream(engine.device)
         # With CUDA graphs every shape gets its own context (a graph freezes one), so none here.
-        self.context, self.memory = (None, None) if engine.cuda_graphs else engine.create_context()
+        # The activation memory is allocated on the stream TensorRT uses it on, so the caching
+        # allocator never hands it to other work while that stream may still be running.
+        with torch.cuda.stream(self.stream):
+            self.context, self.memory = (None, None) if engine.cuda_graphs else engine.create_context()
         self.outputs: dict[tuple[int, ...], torch.Tensor] = {}
         self.graphs: collections.OrderedDict[tuple[int, ...], _Graph] = collections.OrderedDict()
 
     def close(self) -> None:
+        self.stream.synchronize()  # nothing may still be writing the buffers released here
         self.graphs.clear()
         self.outputs.clear()
         self.context = self.memory = None
@@ -153,8 +159,9 @@ class _ThreadContext:
         out = self.outputs.get(out_shape)
         if out is None:
             out = self.outputs[out_shape] = torch.empty(out_shape, dtype=eng.output.dtype, device=eng.device)
-        context.set_tensor_address(eng.input.name, x.data_ptr())
-        context.set_tensor_address(eng.output.name, out.data_ptr())
+        for name, tensor in ((eng.input.name, x), (eng.output.name, out)):
+            if not context.set_tensor_address(name, tensor.data_ptr()):
+                raise EngineError(f"TensorRT refused the address of {name!r}: {eng.logger.take()}")
         return out
 
     def execute(self, x: torch.Tensor) -> torch.Tensor:
@@ -163,6 +170,8 @@ class _ThreadContext:
 
         eng = self.engine
         x = x.to(eng.input.dtype).contiguous()
+        if x.data_ptr() % _ALIGNMENT:  # a view into a batch (x[1:]): TensorRT wants aligned tensors
+            x = x.clone()
         shape = tuple(x.shape)
         if not eng.profile.fits(shape[0], shape[2], shape[3]):
             raise ProfileError(eng.profile_message(shape))
@@ -184,7 +193,8 @@ class _ThreadContext:
             static_in = x.clone()
             out = self._bind(context, static_in)
             static_out = out.clone()  # the graph's own output buffer, not the shared per-shape one
-            context.set_tensor_address(eng.output.name, static_out.data_ptr())
+            if not context.set_tensor_address(eng.output.name, static_out.data_ptr()):
+                raise EngineError(f"TensorRT refused the output address: {eng.logger.take()}")
             stream = torch.cuda.current_stream()
             # One eager run first: TensorRT finishes shape-dependent set-up outside the capture.
             if not context.execute_async_v3(stream.cuda_stream):
@@ -193,9 +203,11 @@ class _ThreadContext:
                 )
             stream.synchronize()
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, stream=stream):
-                if not context.execute_async_v3(stream.cuda_stream):
-                    raise EngineError(f"TensorRT could not be captured in a CUDA graph: {eng.logger.take()}")
+            # thread_local: other threads (decoding, other workers) may use CUDA during the capture.
+            with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
+                captured = context.execute_async_v3(stream.cuda_stream)
+            if not captured:  # raised only after the capture has ended cleanly
+                raise EngineError(f"TensorRT could not be captured in a CUDA graph: {eng.logger.take()}")
             if len(self.graphs) >= _MAX_GRAPHS:
                 self.graphs.popitem(last=False)
             entry = self.graphs[shape] = _Graph(graph, context, memory, static_in, static_out)
