@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 import threading
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,9 @@ class Metrics:
     frames_out: int = 0
     dropped: int = 0
     wall_s: float = 0.0
-    latencies_s: list[float] = field(default_factory=list)
+    # 8 bytes a frame (a list of floats takes 32): a live filter left running for a day at 30 fps
+    # keeps ~21 MB of exact latencies rather than ~80 MB.
+    latencies_s: array[float] = field(default_factory=lambda: array("d"))
     stages: dict[str, StageStats] = field(default_factory=lambda: {s: StageStats() for s in STAGES})
     extra: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
@@ -71,7 +74,7 @@ class Metrics:
     def latency_ms(self, percentile: float) -> float | None:
         if not self.latencies_s:
             return None
-        return float(np.percentile(np.asarray(self.latencies_s), percentile) * 1e3)
+        return float(np.percentile(np.frombuffer(self.latencies_s, np.float64), percentile) * 1e3)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (milliseconds, frames per second)."""
