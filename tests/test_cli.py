@@ -213,6 +213,7 @@ def test_render_several_inputs_goes_on_past_a_bad_one(tmp_path: Path, tiny_model
         (["same.mp4"], "2 inputs need -o to name each output with {stem}"),
         (["out/{stem}.mp4"], "would both be written to"),
         (["{stem}x.mp4"], "an input; choose another -o"),
+        (["missing/{stem}.mp4"], "folder 'missing' for 'missing/a.mp4' does not exist; create it first"),
     ],
 )
 def test_render_several_inputs_checks_every_name_first(
@@ -227,6 +228,73 @@ def test_render_several_inputs_checks_every_name_first(
     assert main(["render", str(first), str(second), "-o", *outputs, "--model", str(tiny_model)]) == 1
     assert message in one_line_error(capsys)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_render_in_several_styles_names_each_output_by_style(
+    tmp_path: Path, tiny_model: Path, capsys
+) -> None:
+    import shutil
+
+    import cv2
+
+    other = shutil.copy(tiny_model, tmp_path / "other.onnx")
+    shutil.copy(tiny_model.with_suffix(".json"), tmp_path / "other.json")
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), np.full((48, 64, 3), 90, np.uint8))
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["render", str(photo), "-o", f"{out}/{{stem}}-{{style}}.png",
+                 "--styles", str(tiny_model), str(other), str(other)])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"photo-{tiny_model.stem}.png", "photo-other.png"]
+    )
+    assert f"[2/2] {photo} (other) → {out}/photo-other.png" in capsys.readouterr().err
+
+
+def test_render_in_all_bundled_styles(tmp_path: Path, capsys) -> None:
+    import cv2
+
+    from vstyle.styles import available_styles
+
+    bundled = [e.name for e in available_styles() if e.kind == "bundled"]
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), np.full((32, 48, 3), 120, np.uint8))
+    assert main(["render", str(photo), "-o", "null", "--styles", "all", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    for number, name in enumerate(bundled, 1):
+        assert f"[{number}/{len(bundled)}] {photo} ({name}) → null" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-o", "one.png", "--styles", "MODEL", "OTHER"],
+            "2 styles need -o to name each output with {style}",
+        ),
+        (
+            ["-o", "{style}.png", "--styles", "MODEL", "--style", "scream"],
+            "give it without --style or --model",
+        ),
+        (["-o", "{style}.png", "--styles", "MODEL", "no-such-style"], "unknown style 'no-such-style'"),
+        (["-o", "{style}.png", "--styles", "MODEL", "gone.onnx"], "model gone.onnx not found"),
+    ],
+)
+def test_render_styles_are_checked_before_any_work(
+    tmp_path: Path, tiny_model: Path, capsys, monkeypatch, args: list[str], message: str
+) -> None:
+    import shutil
+
+    import cv2
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(tiny_model, tmp_path / "other.onnx")
+    cv2.imwrite("photo.png", np.zeros((48, 64, 3), np.uint8))
+    args = [{"MODEL": str(tiny_model), "OTHER": "other.onnx"}.get(a, a) for a in args]
+    assert main(["render", "photo.png", *args]) == 1
+    assert message in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.onnx", "photo.png"]
 
 
 def test_live_synthetic_to_null_reports_latency(tmp_path: Path, tiny_model: Path) -> None:

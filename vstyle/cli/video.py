@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from vstyle.cli.args import (
@@ -35,9 +36,9 @@ def add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "render",
         help="stylize a video file (audio kept), image sequence or synthetic clip",
-        epilog="several inputs: name each output with {stem} (the input's name without extension) and "
-        "optionally {style}, e.g. -o 'styled/{stem}-{style}.mp4'; a failed input is reported and the "
-        "others go on",
+        epilog="several inputs or --styles: name each output with {stem} (the input's name without "
+        "extension) and {style}, e.g. -o 'styled/{stem}-{style}.mp4'; a failed render is reported and "
+        "the others go on",
     )
     p.add_argument(
         "input", nargs="+", help="video file, image folder or glob, photo, or synthetic[:WxH@FPS]; or several"
@@ -49,6 +50,13 @@ def add_render(sub: argparse._SubParsersAction) -> None:
         help="video file, image folder/pattern, image (one-frame input), or null; {stem}/{style} are filled in",
     )
     model_args(p)
+    p.add_argument(
+        "--styles",
+        nargs="+",
+        metavar="STYLE",
+        help="render each input in each of these styles (names, .onnx files, or 'all' for every bundled "
+        "style), -o naming each with {style}; instead of --style/--model",
+    )
     cut_args(p)
     encode_args(p)
     hwaccel_arg(p)
@@ -56,54 +64,122 @@ def add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-def _render_jobs(args: argparse.Namespace) -> list[tuple[str, str, Path | None]]:
-    """``(input, output, json)`` for each input of ``vstyle render``, every name checked up front.
+@dataclass(frozen=True)
+class _Job:
+    """One render of ``vstyle render``: an input in a style, and where it goes."""
+
+    source: str
+    model: Path | None
+    style: str | None
+    name: str  # of the style: a style name, or a model file's stem
+    output: str
+    report: Path | None
+
+
+def _styles(args: argparse.Namespace) -> list[tuple[Path | None, str | None, str]]:
+    """``(model, style, name)`` for each style to render in, checked to exist before any work."""
+    from vstyle.errors import ConfigError, ModelError
+    from vstyle.styles import available_styles, default_style
+
+    if not args.styles:
+        name = args.style or (Path(args.model).stem if args.model else default_style())
+        return [(args.model, args.style, name)]
+    if args.style or args.model:
+        raise ConfigError("--styles renders in each of several styles; give it without --style or --model")
+    entries = available_styles()
+    wanted = [e.name for e in entries if e.kind == "bundled"] if args.styles == ["all"] else args.styles
+    known = {e.name for e in entries}
+    chosen: dict[str, tuple[Path | None, str | None, str]] = {}
+    for item in wanted:
+        if item.lower().endswith(".onnx"):
+            if not Path(item).is_file():
+                raise ModelError(f"model {item} not found; pass an .onnx file or a style name")
+            chosen.setdefault(Path(item).stem, (Path(item), None, Path(item).stem))
+        elif item in known:
+            chosen.setdefault(item, (None, item, item))
+        else:
+            raise ModelError(
+                f"unknown style {item!r}; available styles: {', '.join(sorted(known))} (see `vstyle styles`)"
+            )
+    return list(chosen.values())
+
+
+def _render_jobs(args: argparse.Namespace) -> list[_Job]:
+    """Every render ``vstyle render`` was asked for (each input in each style), names checked first.
 
     Raises:
-        ConfigError: several inputs but an output (or ``--json``) without ``{stem}``, two inputs
-            that would write the same file, or an output that is one of the inputs.
+        ConfigError: several inputs but an output (or ``--json``) without ``{stem}``, several
+            styles without ``{style}``, two renders that would write the same file, or an output
+            that is one of the inputs.
+        ModelError: a style that does not exist.
     """
     from vstyle.errors import ConfigError
     from vstyle.sinks.staging import same_file
-    from vstyle.styles import default_style
 
-    style = args.style or (Path(args.model).stem if args.model else default_style())
-    several = len(args.input) > 1
+    styles = _styles(args)
     named = [("-o", args.output)] + ([("--json", str(args.json))] if args.json is not None else [])
-    for flag, template in named:
-        if several and template != "null" and "{stem}" not in template:
-            raise ConfigError(
-                f"{len(args.input)} inputs need {flag} to name each output with {{stem}}, e.g. "
-                f"'styled/{{stem}}.mp4'; got {template!r}"
-            )
+    for field, count, what, example in (
+        ("stem", len(args.input), "inputs", "styled/{stem}.mp4"),
+        ("style", len(styles), "styles", "styled/{stem}-{style}.mp4"),
+    ):
+        for flag, template in named:
+            if count > 1 and template != "null" and f"{{{field}}}" not in template:
+                raise ConfigError(
+                    f"{count} {what} need {flag} to name each output with {{{field}}}, e.g. "
+                    f"{example!r}; got {template!r}"
+                )
 
-    def fill(template: str, source: str) -> str:
+    def fill(template: str, source: str, style: str) -> str:
         fields = {"stem": Path(source.rstrip("/" + os.sep)).stem, "style": style}
         return _FIELD.sub(lambda match: fields[match.group(1)], template)
 
     jobs = [
-        (source, fill(args.output, source), Path(fill(str(args.json), source)) if args.json else None)
+        _Job(
+            source,
+            model,
+            style,
+            name,
+            fill(args.output, source, name),
+            Path(fill(str(args.json), source, name)) if args.json else None,
+        )
         for source in args.input
+        for model, style, name in styles
     ]
-    if several:
+    if len(jobs) > 1:
         seen: dict[str, str] = {}
-        for source, output, _ in jobs:
-            if output == "null":
+        for job in jobs:
+            if job.output == "null":
                 continue
-            if output in seen:
+            if job.output in seen:
                 raise ConfigError(
-                    f"{seen[output]!r} and {source!r} would both be written to {output!r}; "
+                    f"{seen[job.output]!r} and {job.source!r} would both be written to {job.output!r}; "
                     "add {style} or a folder to -o, or rename one input"
                 )
-            seen[output] = source
-            if clash := next((s for s in args.input if same_file(Path(output), Path(s))), None):
+            seen[job.output] = job.source
+            if clash := next((s for s in args.input if same_file(Path(job.output), Path(s))), None):
                 raise ConfigError(
-                    f"the output for {source!r} would be {clash!r}, an input; choose another -o"
+                    f"the output for {job.source!r} would be {clash!r}, an input; choose another -o"
                 )
+        _check_folders(jobs)
     return jobs
 
 
-def _render_one(args: argparse.Namespace, source: str, output: str, report: Path | None) -> None:
+def _check_folders(jobs: list[_Job]) -> None:
+    """One error before a batch starts, rather than one per render, for a folder that is missing."""
+    from vstyle.errors import ConfigError
+    from vstyle.sinks import ImageFileSink, VideoFileSink, open_sink
+
+    for job in jobs:
+        if isinstance(open_sink(job.output), (ImageFileSink, VideoFileSink)):
+            folder = Path(job.output).expanduser().parent
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"folder {str(folder)!r} for {job.output!r} does not exist; create it first "
+                    f"(mkdir -p {folder})"
+                )
+
+
+def _render_one(args: argparse.Namespace, job: _Job) -> None:
     from tqdm import tqdm
 
     from vstyle.render import render
@@ -117,13 +193,14 @@ def _render_one(args: argparse.Namespace, source: str, output: str, report: Path
             total = min(total or args.max_frames, args.max_frames)
         bar = tqdm(total=total, unit="frame", disable=True if args.no_progress else None, dynamic_ncols=True)
 
-    source_options, sink_options = hw_options(args, source, output, encode_options(args))
-    source_options.update(cut_options(args, source))
+    source_options, sink_options = hw_options(args, job.source, job.output, encode_options(args))
+    source_options.update(cut_options(args, job.source))
+    in_style = argparse.Namespace(**{**vars(args), "model": job.model, "style": job.style})
     try:
         metrics = render(
-            source,
-            output,
-            stylize=stylize_config(args, args.batch),
+            job.source,
+            job.output,
+            stylize=stylize_config(in_style, args.batch),
             max_frames=args.max_frames,
             source_options=source_options,
             sink_options=sink_options,
@@ -134,34 +211,34 @@ def _render_one(args: argparse.Namespace, source: str, output: str, report: Path
         if bar is not None:
             bar.close()
     print(metrics.summary(), file=sys.stderr)
-    if report is not None:
-        metrics.write_json(report)
-    print(f"wrote {output}", file=sys.stderr)
+    if job.report is not None:
+        metrics.write_json(job.report)
+    print(f"wrote {job.output}", file=sys.stderr)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-
     no_auto_height(args)
     jobs = _render_jobs(args)
     if len(jobs) == 1:
-        _render_one(args, *jobs[0])
+        _render_one(args, jobs[0])
         return 0
-    # Several inputs: one that fails (a bad file, an existing output) is reported and the rest go
-    # on, as a night's batch should; Ctrl-C still stops them all.
+    # Several renders: one that fails (a bad file, an existing output) is reported and the rest
+    # go on, as a night's batch should; Ctrl-C still stops them all.
+    several_styles = len({job.name for job in jobs}) > 1
     failed = []
-    for number, (source, output, report) in enumerate(jobs, 1):
-        print(f"[{number}/{len(jobs)}] {source} → {output}", file=sys.stderr)
+    for number, job in enumerate(jobs, 1):
+        what = f"{job.source} ({job.name})" if several_styles else job.source
+        print(f"[{number}/{len(jobs)}] {what} → {job.output}", file=sys.stderr)
         try:
-            _render_one(args, source, output, report)
+            _render_one(args, job)
         except VStyleError as error:
-            print(f"vstyle: error: {source}: {error}", file=sys.stderr)
-            failed.append(source)
+            print(f"vstyle: error: {what}: {error}", file=sys.stderr)
+            failed.append(what)
     if failed:
         done = "the others were written" if len(failed) < len(jobs) else "nothing was written"
-        print(
-            f"vstyle: error: {len(failed)} of {len(jobs)} inputs failed ({', '.join(failed)}); {done}",
-            file=sys.stderr,
-        )
+        noun = "renders" if several_styles else "inputs"
+        named = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+        print(f"vstyle: error: {len(failed)} of {len(jobs)} {noun} failed ({named}); {done}", file=sys.stderr)
         return EXIT_ERROR
     return 0
 
