@@ -127,8 +127,9 @@ class ImageSequenceSource(Source):
             if image.shape[:2] != (info.height, info.width):
                 raise SourceError(
                     f"{path} is {image.shape[1]}×{image.shape[0]} but the sequence is "
-                    f"{info.width}×{info.height} (set by {files[0].name}); all images must share one size - "
-                    "resize or remove it"
+                    f"{info.width}×{info.height} (set by {files[0].name}); the frames of a sequence share one "
+                    "size - resize or remove it, or stylize photos one by one as separate inputs "
+                    "(vstyle render photos/*.jpg -o 'out/{stem}.jpg')"
                 )
             yield Frame(
                 image=image, index=index, pts=index, time_base=info.time_base, captured_at=time.monotonic()
