@@ -100,6 +100,34 @@ def test_the_original_is_scaled_like_the_styles(tiny_model: Path) -> None:
     assert original.shape == styled.shape == (48, 64, 3)
 
 
+def test_a_fitted_stream_fits_each_style_as_it_opens_and_keeps_one_size(
+    tiny_model: Path, other_model: Path
+) -> None:
+    """With ``fit`` every style opened later is fitted to the source's rate up to the first style's
+    height; its pictures come out at the first style's size. A rate no network can keep up with
+    (a million frames a second) makes the fit choose the lowest height, whatever this machine is."""
+    from vstyle.stylizer import MIN_FIT_HEIGHT
+
+    images = [pattern(i, 96, 128) for i in range(2)]
+    with (
+        Stylizer(StylizeConfig(model=tiny_model, height=80)) as first,
+        StyleSwitcher(
+            first, ["a", "b"], [StylizeConfig(model=other_model, height=80)], fit=(128, 96, 1e6)
+        ) as styles,
+    ):
+        assert [im.shape for im in styles.stylize_batch(images)] == [(80, 106, 3)] * 2
+        styles.on_key("next")
+        painted = styles.stylize_batch(images)
+        second = styles._stylizers[1]
+        assert second is not None and second.config.height == MIN_FIT_HEIGHT
+        assert [im.shape for im in painted] == [(80, 106, 3)] * 2, "the output size never changes"
+        low = reference(other_model, images[:1], height=MIN_FIT_HEIGHT)[0]
+        assert low.shape == (64, 86, 3)
+        import cv2
+
+        np.testing.assert_array_equal(painted[0], cv2.resize(low, (106, 80), interpolation=cv2.INTER_LINEAR))
+
+
 def test_a_style_that_fails_to_open_is_reported_and_the_stream_stays(
     tiny_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -75,7 +75,8 @@ def run(
         stylize_batch = stylizer.stylize_batch
         switcher = None
         if switch_styles:
-            switcher = stack.enter_context(_switcher(stylizer, stylize, switch_styles))
+            fit = (info.width, info.height, float(info.fps or FIT_FALLBACK_FPS)) if fit_height else None
+            switcher = stack.enter_context(_switcher(stylizer, stylize, switch_styles, fit))
             stylize_batch = switcher.stylize_batch
             for part in sink.sinks if isinstance(sink, TeeSink) else [sink]:
                 if isinstance(part, DisplaySink):
@@ -113,8 +114,11 @@ def run(
         return metrics
 
 
-def _switcher(first: Stylizer, config: StylizeConfig, styles: Sequence[str]) -> StyleSwitcher:
-    """A switcher from the open first style to ``styles`` (bundled or teacher names, or .onnx paths)."""
+def _switcher(
+    first: Stylizer, config: StylizeConfig, styles: Sequence[str], fit: tuple[int, int, float] | None
+) -> StyleSwitcher:
+    """A switcher from the open first style to ``styles`` (bundled or teacher names, or .onnx paths);
+    ``fit`` fits each style's height to the source as it opens (see :class:`StyleSwitcher`)."""
     assert first.model_path is not None
     names, configs = [first.model_path.stem], []
     for style in styles:
@@ -129,7 +133,7 @@ def _switcher(first: Stylizer, config: StylizeConfig, styles: Sequence[str]) -> 
             continue
         names.append(path.stem)
         configs.append(other)
-    return StyleSwitcher(first, names, configs)
+    return StyleSwitcher(first, names, configs, fit=fit)
 
 
 def render(

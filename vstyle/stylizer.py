@@ -353,19 +353,27 @@ class Stylizer:
         """
         return list(round_to_frames(result[:n, :, :height, :width]))
 
-    def fit_height(self, width: int, height: int, fps: float, *, margin: float = 1.25) -> int:
+    def fit_height(
+        self, width: int, height: int, fps: float, *, margin: float = 1.25, max_height: int | None = None
+    ) -> int:
         """Set :attr:`config`'s height to the largest at which the workers keep up with ``fps``
         frames a second of ``width×height`` input, with ``margin`` to spare; returns it.
 
         Measured on this machine (:func:`fit_height`): each worker gets ``workers / fps / margin``
-        seconds a frame. A source already small enough keeps its size.
+        seconds a frame. A source already small enough keeps its size; ``max_height`` caps the
+        choice (another style's output height, say).
         """
         base = self.config
         blank = np.zeros((height, width, 3), np.uint8)
+        budget = self.workers / (fps * margin)
 
         def cost(target: int) -> float:
             self.config = dataclasses.replace(base, height=target)
-            self.stylize_batch([blank])  # the first call at a size allocates: not timed
+            t0 = time.perf_counter()
+            self.stylize_batch([blank])  # the first call at a size allocates: timed only as a bound
+            first = time.perf_counter() - t0
+            if first > 3 * budget:
+                return first  # far over: the next guess needs no precise number (a heavy network's pause)
             spent = []
             for _ in range(3):
                 t0 = time.perf_counter()
@@ -374,7 +382,7 @@ class Stylizer:
             return statistics.median(spent)
 
         try:
-            chosen = fit_height(cost, height, self.workers / (fps * margin))
+            chosen = fit_height(cost, min(height, max_height or height), budget)
         finally:
             self.config = base
         self.config = dataclasses.replace(base, height=None if chosen == height else chosen)

@@ -38,6 +38,11 @@ class StyleSwitcher:
         first: the open stylizer of the first style (the caller owns and closes it).
         names: a display name for each style, the first style's first.
         configs: how to open each of the other styles (``len(names) - 1`` of them).
+        fit: ``(width, height, fps)`` of the source when the first style's height was fitted to its
+            rate (``live --height auto``): each other style is fitted too when it opens, up to the
+            first style's output height, and its pictures are scaled to the first style's size, so
+            a heavier style stays smooth at a lower resolution and the output size never changes
+            (a recording or virtual camera needs one size).
 
     Example:
         >>> with Stylizer(a) as first, StyleSwitcher(first, ["a", "b"], [b]) as styles:  # doctest: +SKIP
@@ -45,9 +50,17 @@ class StyleSwitcher:
         ...     painted = styles.stylize_batch([frame])
     """
 
-    def __init__(self, first: Stylizer, names: Sequence[str], configs: Sequence[StylizeConfig]) -> None:
+    def __init__(
+        self,
+        first: Stylizer,
+        names: Sequence[str],
+        configs: Sequence[StylizeConfig],
+        *,
+        fit: tuple[int, int, float] | None = None,
+    ) -> None:
         if len(names) != len(configs) + 1:
             raise ValueError(f"need a name for the first style and each of the {len(configs)} others")
+        self.fit = fit
         self.names = list(names)
         self._configs: list[StylizeConfig | None] = [None, *configs]
         self._stylizers: list[Stylizer | None] = [first, *([None] * len(configs))]
@@ -106,7 +119,15 @@ class StyleSwitcher:
             return []
         if self._original:
             return self._passthrough(images)
-        return self._stylizer().stylize_batch(images)
+        stylizer = self._stylizer()
+        painted = stylizer.stylize_batch(images)
+        if stylizer is self.first:
+            return painted
+        height, width = check_image(images[0]).shape[:2]
+        size = self.first.output_size(width, height)
+        if painted[0].shape[1::-1] == size:
+            return painted
+        return [cv2.resize(image, size, interpolation=cv2.INTER_LINEAR) for image in painted]
 
     def close(self) -> None:
         """Close the styles opened while running (not the first: its owner closes it)."""
@@ -134,6 +155,10 @@ class StyleSwitcher:
                 try:
                     stylizer = self._stack.enter_context(Stylizer(config))
                     stylizer.strength = self.strength
+                    if self.fit is not None:
+                        width, height, fps = self.fit
+                        limit = self.first.output_size(width, height)[1]
+                        stylizer.fit_height(width, height, fps, max_height=limit)
                     self._stylizers[index] = stylizer
                 except VStyleError as error:
                     # A live stream keeps going on the style it had: one bad model must not end it.
