@@ -382,7 +382,7 @@ def test_live_height_auto_fits_the_network_and_render_refuses_it(
                  "--model", str(tiny_model), "--height", "auto", "--json", str(report)])  # fmt: skip
     assert code == 0
     width, height = json.loads(report.read_text())["output_size"]
-    assert 64 <= height <= 180 and height % 2 == 0 and width % 2 == 0
+    assert 144 <= height <= 180 and height % 2 == 0 and width % 2 == 0
     capsys.readouterr()
     code = main(["render", "synthetic:320x180@30", "-o", "null", "--height", "auto", "--max-frames", "2"])
     assert code == 1 and "--height auto fits the network to a live source" in one_line_error(capsys)

@@ -131,7 +131,7 @@ def test_strength_blends_the_style_with_the_scaled_input(tiny_model: Path) -> No
     [
         (1.0, 720, 720),  # a fast network keeps the source's size
         (0.010, 720, 300),  # cost ∝ h²: 10 ms allows h = 300 (the probe's prediction, confirmed)
-        (1e-6, 720, 64),  # nothing fits: the floor
+        (1e-6, 720, 144),  # nothing fits: the floor, the least that stays legible
         (1.0, 48, 48),  # a source under the floor is left alone
     ],
 )
@@ -158,13 +158,15 @@ def test_fit_height_steps_down_when_the_prediction_misses() -> None:
     assert cost(chosen) <= 0.025 and chosen >= 360
 
 
-def test_stylizer_fit_height_sets_a_height_that_measured_in_budget(tiny_model: Path) -> None:
+def test_stylizer_fit_height_sets_a_height_that_measured_in_budget(tiny_model: Path, caplog) -> None:
     with Stylizer(StylizeConfig(model=tiny_model, workers=1)) as stylizer:
         slow = stylizer.fit_height(320, 180, fps=1e-3)  # a frame every 1000 s: any size keeps up
         assert slow == 180 and stylizer.config.height is None
-        fast = stylizer.fit_height(320, 180, fps=1e6)  # nothing keeps up: the floor
-        assert fast == 64 and stylizer.config.height == 64
-        assert stylizer(np.zeros((180, 320, 3), np.uint8)).shape == (64, 114, 3)
+        assert "cannot keep up" not in caplog.text
+        fast = stylizer.fit_height(480, 270, fps=1e6)  # nothing keeps up: the floor, and a warning
+        assert fast == 144 and stylizer.config.height == 144
+        assert stylizer(np.zeros((270, 480, 3), np.uint8)).shape == (144, 256, 3)
+    assert "tiny cannot keep up with 1e+06 fps here even at 144 rows" in caplog.text
 
 
 def test_config_validation() -> None:

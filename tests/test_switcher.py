@@ -108,24 +108,23 @@ def test_a_fitted_stream_fits_each_style_as_it_opens_and_keeps_one_size(
     (a million frames a second) makes the fit choose the lowest height, whatever this machine is."""
     from vstyle.stylizer import MIN_FIT_HEIGHT
 
-    images = [pattern(i, 96, 128) for i in range(2)]
+    images = [pattern(i, 192, 256) for i in range(2)]
+    second_config = StylizeConfig(model=other_model, height=176)
     with (
-        Stylizer(StylizeConfig(model=tiny_model, height=80)) as first,
-        StyleSwitcher(
-            first, ["a", "b"], [StylizeConfig(model=other_model, height=80)], fit=(128, 96, 1e6)
-        ) as styles,
+        Stylizer(StylizeConfig(model=tiny_model, height=176)) as first,
+        StyleSwitcher(first, ["a", "b"], [second_config], fit=(256, 192, 1e6)) as styles,
     ):
-        assert [im.shape for im in styles.stylize_batch(images)] == [(80, 106, 3)] * 2
+        assert [im.shape for im in styles.stylize_batch(images)] == [(176, 234, 3)] * 2
         styles.on_key("next")
         painted = styles.stylize_batch(images)
         second = styles._stylizers[1]
         assert second is not None and second.config.height == MIN_FIT_HEIGHT
-        assert [im.shape for im in painted] == [(80, 106, 3)] * 2, "the output size never changes"
+        assert [im.shape for im in painted] == [(176, 234, 3)] * 2, "the output size never changes"
         low = reference(other_model, images[:1], height=MIN_FIT_HEIGHT)[0]
-        assert low.shape == (64, 86, 3)
+        assert low.shape == (144, 192, 3)
         import cv2
 
-        np.testing.assert_array_equal(painted[0], cv2.resize(low, (106, 80), interpolation=cv2.INTER_LINEAR))
+        np.testing.assert_array_equal(painted[0], cv2.resize(low, (234, 176), interpolation=cv2.INTER_LINEAR))
 
 
 def test_a_style_that_fails_to_open_is_reported_and_the_stream_stays(

@@ -52,8 +52,11 @@ class StylizerTimes:
         }
 
 
-#: The lowest height :func:`fit_height` goes down to.
-MIN_FIT_HEIGHT = 64
+#: The lowest height :func:`fit_height` goes down to. A style network paints strokes of a fixed
+#: size in pixels: below about 144 rows they are as large as the things in the picture and a
+#: 640×360 frame turns to mush (looked at for every bundled style), so a network too slow for the
+#: source there runs below its rate instead, and says so.
+MIN_FIT_HEIGHT = 144
 
 
 def fit_height(
@@ -366,6 +369,7 @@ class Stylizer:
         base = self.config
         blank = np.zeros((height, width, 3), np.uint8)
         budget = self.workers / (fps * margin)
+        measured: dict[int, float] = {}
 
         def cost(target: int) -> float:
             self.config = dataclasses.replace(base, height=target)
@@ -373,13 +377,15 @@ class Stylizer:
             self.stylize_batch([blank])  # the first call at a size allocates: timed only as a bound
             first = time.perf_counter() - t0
             if first > 3 * budget:
-                return first  # far over: the next guess needs no precise number (a heavy network's pause)
+                measured[target] = first  # far over: the next guess needs no precise number
+                return first
             spent = []
             for _ in range(3):
                 t0 = time.perf_counter()
                 self.stylize_batch([blank])
                 spent.append(time.perf_counter() - t0)
-            return statistics.median(spent)
+            measured[target] = statistics.median(spent)
+            return measured[target]
 
         try:
             chosen = fit_height(cost, min(height, max_height or height), budget)
@@ -387,7 +393,17 @@ class Stylizer:
             self.config = base
         self.config = dataclasses.replace(base, height=None if chosen == height else chosen)
         self.times = StylizerTimes()
-        log.info("height %d of %d keeps up with %.3g fps", chosen, height, fps)
+        if measured.get(chosen, 0.0) > budget:
+            log.warning(
+                "%s cannot keep up with %.3g fps here even at %d rows, the least that stays legible: "
+                "it runs at about %.3g fps (frames in between are dropped)",
+                self.model_path.stem if self.model_path else "the network",
+                fps,
+                chosen,
+                self.workers / measured[chosen],
+            )
+        else:
+            log.info("height %d of %d keeps up with %.3g fps", chosen, height, fps)
         return chosen
 
     def warmup(self, width: int, height: int, runs: int = 1) -> None:
