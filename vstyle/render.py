@@ -22,7 +22,7 @@ from vstyle.sinks.base import Sink
 from vstyle.sinks.display import DisplaySink
 from vstyle.sinks.tee import TeeSink
 from vstyle.sinks.video import VideoFileSink
-from vstyle.styles import resolve_model
+from vstyle.styles import style_choices
 from vstyle.stylizer import Stylizer, scaled_size
 from vstyle.switcher import StyleSwitcher
 
@@ -117,22 +117,15 @@ def run(
 def _switcher(
     first: Stylizer, config: StylizeConfig, styles: Sequence[str], fit: tuple[int, int, float] | None
 ) -> StyleSwitcher:
-    """A switcher from the open first style to ``styles`` (bundled or teacher names, or .onnx paths);
+    """A switcher from the open first style to ``styles`` (style names, .onnx files or ``all``);
     ``fit`` fits each style's height to the source as it opens (see :class:`StyleSwitcher`)."""
     assert first.model_path is not None
     names, configs = [first.model_path.stem], []
-    for style in styles:
-        as_path = Path(style)
-        other = (
-            dataclasses.replace(config, model=as_path, style=None)
-            if as_path.suffix.lower() == ".onnx"
-            else dataclasses.replace(config, model=None, style=style)
-        )
-        path = resolve_model(other.model, other.style)  # an unknown name fails now, not mid-stream
-        if path == first.model_path or path.stem in names:
+    for choice in style_choices(styles):  # an unknown name fails now, not mid-stream
+        if choice.name in names:
             continue
-        names.append(path.stem)
-        configs.append(other)
+        names.append(choice.name)
+        configs.append(dataclasses.replace(config, model=choice.model, style=choice.style))
     return StyleSwitcher(first, names, configs, fit=fit)
 
 

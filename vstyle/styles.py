@@ -9,6 +9,7 @@ takes: ``--style la_muse`` imports that teacher once and caches its ONNX export 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,45 @@ def default_style(live: bool = False) -> str:
         "no bundled style and no teacher networks found (../shared/data/teachers); "
         "pass --model PATH to an .onnx file made by `vstyle export`"
     )
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    """One of several styles asked for (``--styles``): a style name or an ``.onnx`` file."""
+
+    name: str  # the style's name, or the model file's stem
+    model: Path | None = None
+    style: str | None = None
+
+
+def style_choices(items: Sequence[str]) -> list[StyleChoice]:
+    """What a list like ``--styles`` names: style names, ``.onnx`` files, or just ``all`` (every
+    bundled style), in order, repeats dropped.
+
+    Raises:
+        ModelError: an unknown style name or a missing model file (checked before any work).
+    """
+    entries = available_styles()
+    known = {e.name for e in entries}
+    if list(items) == ["all"]:
+        items = [e.name for e in entries if e.kind == "bundled"]
+    chosen: dict[str, StyleChoice] = {}
+    for item in items:
+        if Path(item).suffix.lower() == ".onnx":
+            path = Path(item)
+            if not path.is_file():
+                raise ModelError(
+                    f"model {item} not found; pass an .onnx file or a style name (see `vstyle styles`)"
+                )
+            chosen.setdefault(str(path.resolve()), StyleChoice(path.stem, model=path))
+        elif item in known:
+            chosen.setdefault(item, StyleChoice(item, style=item))
+        else:
+            raise ModelError(
+                f"unknown style {item!r}; available styles: {', '.join(sorted(known)) or 'none found'} "
+                "(see `vstyle styles`), or an .onnx file"
+            )
+    return list(chosen.values())
 
 
 def resolve_model(model: Path | None, style: str | None) -> Path:

@@ -8,6 +8,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vstyle.cli.args import (
     camera_options,
@@ -26,6 +27,9 @@ from vstyle.cli.args import (
 )
 from vstyle.cli.exits import EXIT_ERROR
 from vstyle.errors import VStyleError
+
+if TYPE_CHECKING:
+    from vstyle.styles import StyleChoice
 
 #: Fields ``-o`` and ``--json`` of ``vstyle render`` may name, filled in for each input.
 TEMPLATE_FIELDS = ("stem", "style")
@@ -69,39 +73,22 @@ class _Job:
     """One render of ``vstyle render``: an input in a style, and where it goes."""
 
     source: str
-    model: Path | None
-    style: str | None
-    name: str  # of the style: a style name, or a model file's stem
+    choice: StyleChoice
     output: str
     report: Path | None
 
 
-def _styles(args: argparse.Namespace) -> list[tuple[Path | None, str | None, str]]:
-    """``(model, style, name)`` for each style to render in, checked to exist before any work."""
-    from vstyle.errors import ConfigError, ModelError
-    from vstyle.styles import available_styles, default_style
+def _styles(args: argparse.Namespace) -> list[StyleChoice]:
+    """The styles to render in, checked to exist before any work."""
+    from vstyle.errors import ConfigError
+    from vstyle.styles import StyleChoice, default_style, style_choices
 
     if not args.styles:
         name = args.style or (Path(args.model).stem if args.model else default_style())
-        return [(args.model, args.style, name)]
+        return [StyleChoice(name, model=args.model, style=args.style)]
     if args.style or args.model:
         raise ConfigError("--styles renders in each of several styles; give it without --style or --model")
-    entries = available_styles()
-    wanted = [e.name for e in entries if e.kind == "bundled"] if args.styles == ["all"] else args.styles
-    known = {e.name for e in entries}
-    chosen: dict[str, tuple[Path | None, str | None, str]] = {}
-    for item in wanted:
-        if item.lower().endswith(".onnx"):
-            if not Path(item).is_file():
-                raise ModelError(f"model {item} not found; pass an .onnx file or a style name")
-            chosen.setdefault(Path(item).stem, (Path(item), None, Path(item).stem))
-        elif item in known:
-            chosen.setdefault(item, (None, item, item))
-        else:
-            raise ModelError(
-                f"unknown style {item!r}; available styles: {', '.join(sorted(known))} (see `vstyle styles`)"
-            )
-    return list(chosen.values())
+    return style_choices(args.styles)
 
 
 def _render_jobs(args: argparse.Namespace) -> list[_Job]:
@@ -136,14 +123,12 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
     jobs = [
         _Job(
             source,
-            model,
-            style,
-            name,
-            fill(args.output, source, name),
-            Path(fill(str(args.json), source, name)) if args.json else None,
+            choice,
+            fill(args.output, source, choice.name),
+            Path(fill(str(args.json), source, choice.name)) if args.json else None,
         )
         for source in args.input
-        for model, style, name in styles
+        for choice in styles
     ]
     if len(jobs) > 1:
         seen: dict[str, str] = {}
@@ -195,7 +180,7 @@ def _render_one(args: argparse.Namespace, job: _Job) -> None:
 
     source_options, sink_options = hw_options(args, job.source, job.output, encode_options(args))
     source_options.update(cut_options(args, job.source))
-    in_style = argparse.Namespace(**{**vars(args), "model": job.model, "style": job.style})
+    in_style = argparse.Namespace(**{**vars(args), "model": job.choice.model, "style": job.choice.style})
     try:
         metrics = render(
             job.source,
@@ -224,10 +209,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         return 0
     # Several renders: one that fails (a bad file, an existing output) is reported and the rest
     # go on, as a night's batch should; Ctrl-C still stops them all.
-    several_styles = len({job.name for job in jobs}) > 1
+    several_styles = len({job.choice for job in jobs}) > 1
     failed = []
     for number, job in enumerate(jobs, 1):
-        what = f"{job.source} ({job.name})" if several_styles else job.source
+        what = f"{job.source} ({job.choice.name})" if several_styles else job.source
         print(f"[{number}/{len(jobs)}] {what} → {job.output}", file=sys.stderr)
         try:
             _render_one(args, job)
