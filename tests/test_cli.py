@@ -297,6 +297,47 @@ def test_render_styles_are_checked_before_any_work(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.onnx", "photo.png"]
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "out.mp4", "--json", "in.mp4"], "--json 'in.mp4' is an input of this run"),
+        (["-o", "out.mp4", "--json", "out.mp4"], "--json 'out.mp4' is an output of this run"),
+        (["-o", "out.mp4", "--json", "mine.json"], "--json 'mine.json' exists; pass --overwrite"),
+        (["-o", "out.mp4", "--json", "nowhere/m.json"], "folder 'nowhere' does not exist"),
+        (["-o", "{stem}-{foo}.mp4"], "names an unknown field {foo}; the fields are {stem} and {style}"),
+        (["-o", "{stem}.mp4", "PERCENT"], "has '%' in its name"),
+    ],
+)
+def test_render_refuses_a_bad_report_or_output_name_before_any_work(
+    tmp_path: Path, tiny_model: Path, capsys, monkeypatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    make_clip(tmp_path / "in.mp4", frames=3, size=(64, 48), fps=25, audio=None)
+    (tmp_path / "mine.json").write_text("the user's notes")
+    inputs = ["in.mp4"]
+    if "PERCENT" in args:
+        args.remove("PERCENT")
+        make_clip(tmp_path / "50%d.mp4", frames=3, size=(64, 48), fps=25, audio=None)
+        inputs.append("50%d.mp4")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["render", *inputs, *args, "--model", str(tiny_model)]) == 1
+    assert message in one_line_error(capsys)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_demo_never_writes_over_a_sheet_and_takes_overwrite(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    sheet = tmp_path / "d.png"
+    sheet.write_bytes(b"the user's picture")
+    out = tmp_path / "d.mp4"
+    assert main(["demo", "-o", str(out), "--frames", "3", "--model", str(tiny_model)]) == 1
+    assert "d.png (the contact sheet) exists; pass --overwrite" in one_line_error(capsys)
+    assert sheet.read_bytes() == b"the user's picture" and not out.exists()
+    assert main(["demo", "-o", str(tmp_path / "still.png"), "--model", str(tiny_model)]) == 1
+    assert "give -o a video name" in one_line_error(capsys)
+    assert main(["demo", "-o", str(out), "--frames", "3", "--model", str(tiny_model), "--overwrite"]) == 0
+    assert sheet.read_bytes()[:4] == b"\x89PNG" and len(only(read_streams(out), "video").times) == 3
+
+
 def test_live_synthetic_to_null_reports_latency(tmp_path: Path, tiny_model: Path) -> None:
     report = tmp_path / "live.json"
     code = main(["live", "--input", "synthetic:160x96@30", "--no-display", "--max-frames", "15",
@@ -426,7 +467,7 @@ def test_stabilizer_in_render_and_live(tmp_path: Path, tiny_model: Path, capsys)
     m = json.loads(report.read_text())
     assert m["frames_out"] == 12 and m["stages_ms_per_frame"]["post"] > 0
     code = main(["live", "--input", "synthetic:160x96@30", "--no-display", "--max-frames", "8",
-                 "--model", str(tiny_model), "--stabilize", "0.3", "--json", str(report)])  # fmt: skip
+                 "--model", str(tiny_model), "--stabilize", "0.3", "--json", str(report), "--overwrite"])  # fmt: skip
     assert code == 0 and "post" in json.loads(report.read_text())["stages_ms_per_frame"]
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -216,6 +218,37 @@ def finish(metrics, args: argparse.Namespace) -> None:
     print(metrics.summary(), file=sys.stderr)
     if args.json is not None:
         metrics.write_json(args.json)
+
+
+def check_report(
+    report: Path | None, args: argparse.Namespace, inputs: Sequence[object], outputs: Sequence[object]
+) -> None:
+    """Refuse a ``--json`` path before any work: one that is an input or an output of the run, a
+    folder, in a missing folder, or an existing file without ``--overwrite``.
+
+    Raises:
+        ConfigError: with what is wrong and what to do.
+    """
+    from vstyle.errors import ConfigError
+    from vstyle.sinks.staging import same_file
+
+    if report is None:
+        return
+    path = Path(report).expanduser()
+    for role, others in (("an input", inputs), ("an output", outputs)):
+        for other in others:
+            if isinstance(other, (str, os.PathLike)) and same_file(path, Path(other)):
+                raise ConfigError(
+                    f"--json {str(path)!r} is {role} of this run; choose another name for the report"
+                )
+    if path.is_dir():
+        raise ConfigError(f"--json {str(path)!r} is a folder; give a file name such as run.json")
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"--json {str(path)!r}: folder {str(path.parent)!r} does not exist; create it first"
+        )
+    if (path.exists() or path.is_symlink()) and not getattr(args, "overwrite", False):
+        raise ConfigError(f"--json {str(path)!r} exists; pass --overwrite or choose another name")
 
 
 def encode_options(args: argparse.Namespace) -> dict[str, object]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from vstyle.cli.args import (
     camera_options,
+    check_report,
     cut_args,
     cut_options,
     encode_args,
@@ -105,6 +106,13 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
 
     styles = _styles(args)
     named = [("-o", args.output)] + ([("--json", str(args.json))] if args.json is not None else [])
+    for flag, template in named:
+        for field in re.findall(r"\{(\w*)\}", template):
+            if field not in TEMPLATE_FIELDS:
+                raise ConfigError(
+                    f"{flag} {template!r} names an unknown field {{{field}}}; the fields are "
+                    + " and ".join(f"{{{name}}}" for name in TEMPLATE_FIELDS)
+                )
     for field, count, what, example in (
         ("stem", len(args.input), "inputs", "styled/{stem}.mp4"),
         ("style", len(styles), "styles", "styled/{stem}-{style}.mp4"),
@@ -116,8 +124,20 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
                     f"{example!r}; got {template!r}"
                 )
 
+    def stem(source: str) -> str:
+        name = (
+            Path(source.rstrip("/" + os.sep)).stem or Path(source).resolve().name
+        )  # "." → its folder's name
+        if "%" in name:
+            raise ConfigError(
+                f"input {source!r} has '%' in its name, which output names read as a frame number; rename it"
+            )
+        return name
+
     def fill(template: str, source: str, style: str) -> str:
-        fields = {"stem": Path(source.rstrip("/" + os.sep)).stem, "style": style}
+        if not _FIELD.search(template):
+            return template
+        fields = {"stem": stem(source), "style": style}
         return _FIELD.sub(lambda match: fields[match.group(1)], template)
 
     jobs = [
@@ -137,15 +157,19 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
                 continue
             if job.output in seen:
                 raise ConfigError(
-                    f"{seen[job.output]!r} and {job.source!r} would both be written to {job.output!r}; "
-                    "add {style} or a folder to -o, or rename one input"
+                    f"{seen[job.output]} and {job.source} ({job.choice.name}) would both be written to "
+                    f"{job.output!r}; make -o tell them apart ({{stem}}, {{style}}, a folder), or rename "
+                    "an input or model file"
                 )
-            seen[job.output] = job.source
+            seen[job.output] = f"{job.source} ({job.choice.name})"
             if clash := next((s for s in args.input if same_file(Path(job.output), Path(s))), None):
                 raise ConfigError(
                     f"the output for {job.source!r} would be {clash!r}, an input; choose another -o"
                 )
         _check_folders(jobs)
+    outputs = [job.output for job in jobs]
+    for job in jobs:
+        check_report(job.report, args, args.input, outputs)
     return jobs
 
 
@@ -254,6 +278,9 @@ def add_live(sub: argparse._SubParsersAction) -> None:
         help="also write the stylized stream to a video file (alone with --no-display)",
     )
     p.add_argument(
+        "--overwrite", action="store_true", help="replace the --record file or --json report if it exists"
+    )
+    p.add_argument(
         "--camera-size", type=frame_size, metavar="WxH", help="ask the camera for this size (e.g. 1280x720)"
     )
     p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
@@ -280,7 +307,9 @@ def cmd_live(args: argparse.Namespace) -> int:
     outputs = [] if args.no_display else ["window"]
     outputs += ["virtualcam"] if args.virtual_cam else []
     outputs += [args.record] if args.record else []
-    source_options, sink_options = hw_options(args, source, args.record or "null", {})
+    check_report(args.json, args, [source], [args.record] if args.record else [])
+    overwrite = {"overwrite": True} if args.overwrite and args.record else {}
+    source_options, sink_options = hw_options(args, source, args.record or "null", overwrite)
     source_options.update(cut_options(args, source))
     source_options.update(camera_options(args, source))
     styles = args.styles
@@ -298,10 +327,11 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def _free_name(path: Path) -> Path:
-    """``path`` or the first ``stem-N.suffix`` beside it that does not exist yet."""
+    """``path`` or the first ``stem-N.suffix`` beside it that does not exist yet, its contact sheet
+    (``.png``) neither."""
     n = 1
     candidate = path
-    while candidate.exists():
+    while candidate.exists() or candidate.with_suffix(".png").exists():
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
@@ -313,6 +343,9 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
         "-o", "--output", type=Path, help="output video (default: vstyle-demo.mp4, never overwritten)"
     )
     p.add_argument("--frames", type=positive, default=90, help="length of the generated clip (default 90)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace OUTPUT and its contact sheet if they exist"
+    )
     model_args(p)
 
 
@@ -321,15 +354,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from vstyle.capture import SyntheticSource
     from vstyle.contact import contact_sheet, save_png
+    from vstyle.errors import ConfigError
     from vstyle.render import render
+    from vstyle.sinks import VideoFileSink, open_sink
 
     no_auto_height(args)
     output = args.output or _free_name(Path("vstyle-demo.mp4"))
+    if not isinstance(open_sink(output), VideoFileSink):
+        raise ConfigError(
+            f"vstyle demo writes a video and its contact sheet; give -o a video name such as demo.mp4, not {str(output)!r}"
+        )
+    sheet_path = output.with_suffix(".png")
+    if (sheet_path.exists() or sheet_path.is_symlink()) and not args.overwrite:
+        raise ConfigError(f"{sheet_path} (the contact sheet) exists; pass --overwrite or choose another -o")
+    check_report(args.json, args, [], [output, sheet_path])
     metrics = render(
         "synthetic:640x360@30",
         output,
         stylize=stylize_config(args),
         source_options={"num_frames": args.frames},
+        sink_options={"overwrite": True} if args.overwrite else None,
         max_frames=args.max_frames,
     )
     finish(metrics, args)
@@ -343,6 +387,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ]
     with SyntheticSource(640, 360, fps=30, num_frames=max(picks) + 1) as source:
         originals = [f.image for f in source.frames() if f.index in picks]
-    sheet = save_png(output.with_suffix(".png"), contact_sheet(list(zip(originals, painted))))
+    sheet = save_png(sheet_path, contact_sheet(list(zip(originals, painted))))
     print(f"wrote {output} and {sheet}", file=sys.stderr)
     return 0
