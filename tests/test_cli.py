@@ -115,7 +115,9 @@ def test_render_cut_arguments_are_checked_by_the_parser(tmp_path: Path, capsys, 
     with pytest.raises(SystemExit) as exit_:
         main(["render", str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.mp4"), *args])
     assert exit_.value.code == 2
-    assert "usage:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("vstyle: error: render: argument --") and err.count("\n") == 1
+    assert "(see `vstyle render --help`)" in err and "usage:" not in err
 
 
 def test_render_at_strength_zero_writes_the_input(tmp_path: Path, tiny_model: Path, capsys) -> None:
@@ -642,7 +644,9 @@ def test_unavailable_backend_says_how_to_install(tmp_path: Path, tiny_model: Pat
 
 
 @pytest.mark.parametrize(
-    ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"]
+    ("signum", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["ctrl-c", "sigterm", "sighup"],
 )
 def test_interrupt_leaves_a_playable_file_of_what_was_done(
     tmp_path: Path, tiny_model: Path, signum: int, status: int
@@ -654,11 +658,14 @@ def test_interrupt_leaves_a_playable_file_of_what_was_done(
     # A shell starts background jobs with SIGINT ignored, an ignored signal stays ignored across
     # exec, and Python then installs no Ctrl-C handler: start the render with the handler a terminal
     # gives, or this Ctrl-C is lost whenever the suite itself runs in the background.
+    # (nohup ignores SIGHUP the same way.)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_hup = signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
         proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGHUP, previous_hup)
     time.sleep(6.0)  # an endless synthetic source: only the signal ends this run
     proc.send_signal(signum)
     try:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from vstyle import __version__
 from vstyle.cli.exits import EXIT_ERROR as EXIT_ERROR
@@ -32,10 +33,18 @@ from vstyle.errors import VStyleError
 log = logging.getLogger("vstyle")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a malformed command line reported as every other error is: one line (no usage
+    dump), saying where the help is; exit status 2, a usage error. Subcommands inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("vstyle").strip()
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_USAGE, f"vstyle: error: {where}{message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="vstyle", description="Turn live or recorded video into moving paintings."
-    )
+    parser = _Parser(prog="vstyle", description="Turn live or recorded video into moving paintings.")
     parser.add_argument("--version", action="version", version=f"vstyle {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -11,7 +11,10 @@ from pathlib import Path
 
 
 def positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -40,7 +43,12 @@ def _share(text: str) -> float:
 
 
 def _height(text: str) -> int | str:
-    return "auto" if text.strip().lower() == "auto" else positive(text)
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a height in pixels or 'auto', got {text!r}") from None
 
 
 def no_auto_height(args: argparse.Namespace) -> None:
