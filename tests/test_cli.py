@@ -327,6 +327,44 @@ def test_render_refuses_a_bad_report_or_output_name_before_any_work(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["thin.png", "-o", "out.png"], "frames of 400×3 pixels are too small"),
+        (["synthetic:64x48", "-o", "out.mp4", "--preset", "bogus"], "libx264 has no preset 'bogus'"),
+        (["synthetic:64x48", "-o", "p/%d_%d.png"], "an image pattern needs exactly one frame-number field"),
+        (["synthetic:99999x99999", "-o", "null"], "synthetic width must be a whole number of pixels from 16"),
+        (["synthetic:64x48", "-o", "b" * 300 + ".mp4"], "more than the 255 a file system allows"),
+        (
+            ["thin.png", "wide.png", "-o", "{stem}-x.png"],
+            "wide-x.png (for wide.png) exists; pass --overwrite",
+        ),
+    ],
+)
+def test_more_bad_input_is_one_clear_line_before_any_work(
+    tmp_path: Path, tiny_model: Path, capsys, monkeypatch, args: list[str], message: str
+) -> None:
+    import cv2
+
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite("thin.png", np.zeros((3, 400, 3), np.uint8))
+    cv2.imwrite("wide.png", np.zeros((48, 64, 3), np.uint8))
+    cv2.imwrite("wide-x.png", np.zeros((48, 64, 3), np.uint8))  # an earlier result
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["render", *args, "--model", str(tiny_model), "--max-frames", "2"]) == 1
+    assert message in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_long_but_legal_output_name_is_written(tmp_path: Path, tiny_model: Path) -> None:
+    out = tmp_path / ("a" * 250 + ".mp4")  # its staging name would pass 255 bytes: a short one is used
+    assert (
+        main(["render", "synthetic:64x48", "-o", str(out), "--model", str(tiny_model), "--max-frames", "2"])
+        == 0
+    )
+    assert len(only(read_streams(out), "video").times) == 2 and leftovers(tmp_path, {out.name}) == []
+
+
 def test_demo_never_writes_over_a_sheet_and_takes_overwrite(tmp_path: Path, tiny_model: Path, capsys) -> None:
     sheet = tmp_path / "d.png"
     sheet.write_bytes(b"the user's picture")

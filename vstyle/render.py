@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: The rate a fitted height aims at when the source does not say its own.
 FIT_FALLBACK_FPS = 30
+#: The smallest side of a frame the networks take: their reflection padding needs a few pixels
+#: even after two stride-2 convolutions (a 1-pixel side fails inside ONNX Runtime).
+MIN_FRAME_SIDE = 16
 
 
 def run(
@@ -66,6 +69,11 @@ def run(
             stylizer.fit_height(info.width, info.height, float(info.fps or FIT_FALLBACK_FPS))
         stylize = stylizer.config
         width, height = scaled_size(info.width, info.height, stylize.height)
+        if min(width, height) < MIN_FRAME_SIDE:
+            raise ConfigError(
+                f"frames of {width}×{height} pixels{' after scaling' if stylize.height else ''} are too small: "
+                f"a style network needs at least {MIN_FRAME_SIDE} a side; use a larger input or --height"
+            )
         stack.enter_context(sink)
         count = info.frame_count
         if count is not None and pipeline.max_frames is not None:

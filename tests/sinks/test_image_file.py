@@ -99,6 +99,8 @@ def test_a_sequence_never_replaces_the_images_it_reads(tmp_path: Path) -> None:
         inputs.append(frames / f"{index:06d}.png")
         cv2.imwrite(str(inputs[-1]), pattern(index))
     info = SourceInfo(width=64, height=48, frame_count=3, files=tuple(inputs))
-    with pytest.raises(SinkError, match="one of the input images"):
+    with pytest.raises(SinkError, match="holds the input images"):  # even with overwrite
         ImageSequenceSink(f"{frames}/", overwrite=True).open(info)
-    ImageSequenceSink(f"{frames}/styled-%03d.png").open(info)  # other names in the same folder are fine
+    with pytest.raises(SinkError, match="holds the input images"):  # other names would mix with them
+        ImageSequenceSink(f"{frames}/styled-%03d.png").open(info)
+    ImageSequenceSink(f"{tmp_path}/styled/").open(info)

@@ -154,7 +154,13 @@ class CameraSource(Source):
                     f"{device} not found; expected a camera device, a video file or a stream URL"
                 )
             backend = cv2.CAP_FFMPEG
-        capture = cv2.VideoCapture(device, backend)
+        # OpenCV prints its own warnings about a missing device; the error below says it in one line.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            capture = cv2.VideoCapture(device, backend)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not capture.isOpened():
             capture.release()
             if isinstance(device, int):

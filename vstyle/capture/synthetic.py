@@ -18,6 +18,8 @@ from vstyle.frames import Frame
 __all__ = ["SyntheticScene", "SyntheticSource"]
 
 _MIN_SIDE = 16
+#: The largest side of a synthetic frame (8K UHD is 7680 wide).
+_MAX_SIDE = 7680
 _SHIFT = 4  # cv2 drawing: sub-pixel coordinates in 1/16 px, so motion is smooth
 _ONE = 1 << _SHIFT
 
@@ -127,8 +129,10 @@ class SyntheticSource(Source):
     ) -> None:
         super().__init__()
         for name, value in (("width", width), ("height", height)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < _MIN_SIDE:
-                raise ConfigError(f"synthetic {name} must be an integer >= {_MIN_SIDE} pixels. Got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not _MIN_SIDE <= value <= _MAX_SIDE:
+                raise ConfigError(
+                    f"synthetic {name} must be a whole number of pixels from {_MIN_SIDE} to {_MAX_SIDE}. Got {value!r}"
+                )
         if not isinstance(fps, (int, float, Fraction)) or isinstance(fps, bool) or not fps > 0:
             raise ConfigError(f"synthetic fps must be a positive number. Got {fps!r}")
         if num_frames is not None and (not isinstance(num_frames, int) or num_frames < 0):

@@ -19,8 +19,14 @@ def add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from vstyle.errors import ConfigError
     from vstyle.models.zoo import export_path
 
+    folder = Path(args.output).expanduser().parent
+    if not folder.is_dir():  # before the export's work, not after it
+        raise ConfigError(
+            f"cannot write {args.output}: {str(folder)!r} is not an existing folder; create it first"
+        )
     out = export_path(args.checkpoint, args.output, opset=args.opset, overwrite=args.overwrite)
     print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
     return 0

@@ -162,9 +162,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             module = __import__(name)
             version = getattr(module, "__version__", "?")
             if name == "av":
-                version += (
-                    f" (FFmpeg {'.'.join(map(str, getattr(module, 'ffmpeg_version_info', ()))) or '?'})"
-                )
+                ffmpeg = getattr(module, "ffmpeg_version_info", None) or "?"  # "8.1.2" (a tuple in old PyAV)
+                version += f" (FFmpeg {ffmpeg if isinstance(ffmpeg, str) else '.'.join(map(str, ffmpeg))})"
             if name == "torch":
                 cuda = module.cuda.is_available()
                 version += f" (CUDA: {module.cuda.get_device_name(0) if cuda else 'none'})"

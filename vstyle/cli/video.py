@@ -166,25 +166,30 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
                 raise ConfigError(
                     f"the output for {job.source!r} would be {clash!r}, an input; choose another -o"
                 )
-        _check_folders(jobs)
+        _check_outputs(jobs, args.overwrite)
     outputs = [job.output for job in jobs]
     for job in jobs:
         check_report(job.report, args, args.input, outputs)
     return jobs
 
 
-def _check_folders(jobs: list[_Job]) -> None:
-    """One error before a batch starts, rather than one per render, for a folder that is missing."""
+def _check_outputs(jobs: list[_Job], overwrite: bool) -> None:
+    """One error before a batch starts, not one when each render's turn comes, for a missing
+    folder or an existing file (without ``--overwrite``)."""
     from vstyle.errors import ConfigError
     from vstyle.sinks import ImageFileSink, VideoFileSink, open_sink
 
     for job in jobs:
         if isinstance(open_sink(job.output), (ImageFileSink, VideoFileSink)):
-            folder = Path(job.output).expanduser().parent
-            if not folder.is_dir():
+            path = Path(job.output).expanduser()
+            if not path.parent.is_dir():
                 raise ConfigError(
-                    f"folder {str(folder)!r} for {job.output!r} does not exist; create it first "
-                    f"(mkdir -p {folder})"
+                    f"folder {str(path.parent)!r} for {job.output!r} does not exist; create it first "
+                    f"(mkdir -p {path.parent})"
+                )
+            if (path.exists() or path.is_symlink()) and not overwrite:
+                raise ConfigError(
+                    f"{job.output} (for {job.source}) exists; pass --overwrite or choose another -o"
                 )
 
 
@@ -222,7 +227,8 @@ def _render_one(args: argparse.Namespace, job: _Job) -> None:
     print(metrics.summary(), file=sys.stderr)
     if job.report is not None:
         metrics.write_json(job.report)
-    print(f"wrote {job.output}", file=sys.stderr)
+    if job.output.strip().lower() != "null":
+        print(f"wrote {job.output}", file=sys.stderr)
 
 
 def cmd_render(args: argparse.Namespace) -> int:

@@ -44,14 +44,26 @@ def open_sink(spec: str | os.PathLike[str], **options: Any) -> Sink:
     if not isinstance(spec, os.PathLike) and text.strip().lower() in KEYWORDS:
         kind = KEYWORDS[text.strip().lower()]
         args: tuple[Any, ...] = ()
-    elif text.endswith(("/", os.sep)) or Path(text).expanduser().is_dir():
+    elif text.endswith(("/", os.sep)) or _is_dir(Path(text).expanduser()):
         kind, args = ImageSequenceSink, (text,)
     elif Path(text).suffix.lower() in IMAGE_SUFFIXES:
         kind, args = (ImageSequenceSink if "%" in Path(text).name else ImageFileSink), (text,)
     else:
         kind, args = VideoFileSink, (text,)
     _check_options(kind, args, options)
-    return kind(*args, **options)
+    try:
+        return kind(*args, **options)
+    except ValueError as error:  # a malformed pattern or option value: the user's to fix
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(str(error)) from error
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long to look up: not a folder (the sink says what is wrong with it)
+        return False
 
 
 def _check_options(kind: type[Sink], args: tuple[Any, ...], options: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from vstyle.capture.base import SourceInfo
 from vstyle.errors import SinkError
 from vstyle.frames import Frame, check_image
 from vstyle.sinks.base import Sink
-from vstyle.sinks.staging import check_writable_folder, remove_quietly, same_file, staging_path
+from vstyle.sinks.staging import check_name, check_writable_folder, remove_quietly, same_file, staging_path
 
 logger = logging.getLogger(__name__)
 
@@ -92,15 +92,15 @@ class ImageSequenceSink(Sink):
         if self._state != "new":
             raise RuntimeError("ImageSequenceSink.open() was called twice; make a new sink for each output")
         what = f"images {str(self.pattern)!r}"
+        check_name(self.folder / (self.pattern.name % 0), what)
+        if self.folder.resolve() in {path.parent.resolve() for path in info.files}:
+            raise SinkError(
+                f"cannot write {what}: {self.folder} holds the input images, and a sequence written "
+                "among them would mix with them; choose another folder"
+            )
         self._make_folder(what)
         check_writable_folder(self.folder, what)
         existing = self._existing()
-        inputs = {path.resolve() for path in info.files}
-        if clash := [path for path in existing if path.resolve() in inputs]:
-            raise SinkError(
-                f"cannot write images {str(self.pattern)!r}: {clash[0]} is one of the input images "
-                "and would be replaced while it is read; choose another folder"
-            )
         if existing and not self.overwrite:
             raise SinkError(
                 f"{self.folder} already holds {len(existing)} image(s) named like {self.pattern.name!r} "
@@ -220,6 +220,7 @@ class ImageFileSink(Sink):
         shown = str(self.path)
         if info.frame_count is not None and info.frame_count > 1:
             raise SinkError(self._many_frames(f"the input has {info.frame_count} frames"))
+        check_name(self.path, f"image {shown!r}")
         check_writable_folder(self.path.parent, f"image {shown!r}")
         if any(same_file(self.path, source) for source in info.files):
             raise SinkError(
@@ -227,7 +228,7 @@ class ImageFileSink(Sink):
             )
         if self.path.is_dir():
             raise SinkError(f"cannot write image {shown!r}: a folder of that name exists; choose a file name")
-        if self.path.exists() and not self.overwrite:
+        if (self.path.exists() or self.path.is_symlink()) and not self.overwrite:
             raise SinkError(f"{shown} exists; pass --overwrite or choose another name")
         self._state = "open"
 

@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 #: Marker in the names of staged files (a crashed run leaves them behind; they are safe to delete).
 PARTIAL_MARKER = ".partial-"
+#: The longest file name (bytes) Linux, macOS and Windows file systems all accept.
+_NAME_MAX = 255
 
 
 def staging_path(target: Path) -> Path:
@@ -28,7 +30,19 @@ def staging_path(target: Path) -> Path:
     Example:
         ``out/clip.mp4`` → ``out/.clip.mp4.partial-3f9a0c1d.mp4``
     """
-    return target.with_name(f".{target.name}{PARTIAL_MARKER}{secrets.token_hex(4)}{target.suffix}")
+    name = f".{target.name}{PARTIAL_MARKER}{secrets.token_hex(4)}{target.suffix}"
+    if len(name.encode()) > _NAME_MAX:  # a long (legal) name: keep the marker and suffix, not the name
+        name = f".vstyle{PARTIAL_MARKER}{secrets.token_hex(8)}{target.suffix}"
+    return target.with_name(name)
+
+
+def check_name(target: Path, what: str) -> None:
+    """Raise :class:`SinkError` when ``target``'s file name is longer than file systems allow."""
+    if len(target.name.encode()) > _NAME_MAX:
+        raise SinkError(
+            f"cannot write {what}: its file name is {len(target.name.encode())} bytes, more than the "
+            f"{_NAME_MAX} a file system allows; choose a shorter name"
+        )
 
 
 def check_writable_folder(folder: Path, what: str) -> None:

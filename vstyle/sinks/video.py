@@ -26,10 +26,10 @@ from av.codec.codec import UnknownCodecError
 from vstyle.capture.base import SourceInfo
 from vstyle.errors import ConfigError, SinkError
 from vstyle.frames import Frame, check_image
-from vstyle.hwvideo import NVENC_FOR, nvenc_options, nvenc_unavailable_reason
+from vstyle.hwvideo import NVENC_FOR, NVENC_PRESETS, nvenc_options, nvenc_unavailable_reason
 from vstyle.sinks.base import Sink
 from vstyle.sinks.passthrough import StreamCopier
-from vstyle.sinks.staging import check_writable_folder, remove_quietly, same_file, staging_path
+from vstyle.sinks.staging import check_name, check_writable_folder, remove_quietly, same_file, staging_path
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,23 @@ _SUGGESTED_ENCODERS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "h264_nv
 _MOV_MUXERS = frozenset({"mov", "mp4", "ipod", "3gp", "3g2", "psp", "ismv", "f4v"})
 #: FFmpeg muxers that write one image per frame; they need a pattern, which ImageSequenceSink handles.
 _IMAGE_MUXERS = frozenset({"image2", "image2pipe", "apng", "gif"})
+
+
+#: Presets of the x264-family encoders, fastest first (checked up front: FFmpeg's own error comes
+#: only when the encoder opens, as two lines of its log).
+_X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+X264_PRESETS_FOR: dict[str, tuple[str, ...]] = {"libx264": _X264_PRESETS, "libx265": _X264_PRESETS}
 
 
 class VideoFileSink(Sink):
@@ -102,6 +119,16 @@ class VideoFileSink(Sink):
         self.hwaccel = hwaccel
         self.path = Path(path).expanduser()
         self.codec = codec
+        nvenc_preset = hwaccel == "cuda" and preset in NVENC_PRESETS  # libx264 that becomes h264_nvenc
+        if (
+            preset is not None
+            and codec in X264_PRESETS_FOR
+            and preset not in X264_PRESETS_FOR[codec]
+            and not nvenc_preset
+        ):
+            raise ValueError(
+                f"{codec} has no preset {preset!r}; choose one of {', '.join(X264_PRESETS_FOR[codec])}"
+            )
         self.crf = crf
         self.preset = preset
         self.pix_fmt = pix_fmt
@@ -228,6 +255,7 @@ class VideoFileSink(Sink):
 
     def _check_destination(self, info: SourceInfo) -> None:
         target, shown = self._target, str(self.path)
+        check_name(target, f"video {shown!r}")
         check_writable_folder(target.parent, f"video {shown!r}")
         if info.path is not None and same_file(target, Path(info.path)):
             raise SinkError(
@@ -236,7 +264,7 @@ class VideoFileSink(Sink):
             )
         if target.is_dir():
             raise SinkError(f"cannot write video {shown!r}: a folder of that name exists; choose a file name")
-        if target.exists() and not self.overwrite:
+        if (target.exists() or target.is_symlink()) and not self.overwrite:
             raise SinkError(f"{shown} exists; pass --overwrite or choose another name")
 
     def _check_encoder(self) -> av.Codec:
