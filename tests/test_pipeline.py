@@ -168,6 +168,65 @@ def test_keyboard_interrupt_stops_every_stage_and_marks_metrics() -> None:
     assert no_pipeline_threads_left()
 
 
+def test_a_stop_cancels_the_inference_in_flight_and_its_error_is_not_reported() -> None:
+    """Ctrl-C while a worker is inside a frame that would take long: ``cancel`` ends it (it raises,
+    as ONNX Runtime's terminated run does) and the run ends as interrupted, not as a stage error."""
+    cancelled = threading.Event()
+    started = threading.Event()
+
+    def endless(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if len(started_frames) == 3:  # the fourth frame "takes forever" until cancelled
+            started.set()
+            if not cancelled.wait(30):
+                raise AssertionError("the stop never cancelled the inference")
+            raise RuntimeError("Exiting due to terminate flag being set to true")
+        started_frames.append(images[0])
+        return invert(images)
+
+    started_frames: list[np.ndarray] = []
+
+    class InterruptingSink(ListSink):
+        def write(self, frame: Frame) -> None:
+            super().write(frame)
+            if len(self.frames) == 3:
+                assert started.wait(30)
+                raise KeyboardInterrupt
+
+    sink = InterruptingSink()
+    pipe = Pipeline(
+        CountingSource(100), endless, sink, PipelineConfig(queue_size=2), workers=2, cancel=cancelled.set
+    )
+    with pytest.raises(KeyboardInterrupt):
+        pipe.run()
+    assert cancelled.is_set() and pipe.metrics.interrupted and pipe._error is None
+    assert no_pipeline_threads_left()
+
+
+def test_onnxruntime_cancel_ends_a_run_in_flight(tiny_model) -> None:
+    from vstyle.backends.onnxrt import OnnxRuntimeBackend
+
+    outcome: list[object] = []
+    batch = np.zeros((1, 3, 1088, 1920), np.float32)  # seconds of work for one thread
+    with OnnxRuntimeBackend(tiny_model, threads=1) as backend:
+
+        def run() -> None:
+            try:
+                outcome.append(backend.infer(batch))
+            except Exception as error:  # the terminated run
+                outcome.append(error)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not backend._running and time.monotonic() < deadline:
+            time.sleep(0.001)
+        backend.cancel()
+        worker.join(60)
+        assert len(outcome) == 1 and isinstance(outcome[0], Exception), "the run must end with an error"
+        assert "terminate" in str(outcome[0]).lower()
+        assert backend.infer(np.zeros((1, 3, 64, 64), np.float32)).shape == (1, 3, 64, 64), "later runs work"
+
+
 def test_sink_that_wants_to_stop_ends_the_run_cleanly() -> None:
     sink = ListSink(stop_at=3)
     metrics = Pipeline(CountingSource(10_000), invert, sink, PipelineConfig(queue_size=2)).run()

@@ -59,6 +59,8 @@ class Pipeline:
             encoder preempting them than one multi-threaded inference does. Frames still reach the
             sink in order (offline) or newest-first with overtaken frames dropped (live).
         on_frame: called on the writer thread after each frame is written (progress bars).
+        cancel: ends the ``process`` calls in flight (:meth:`vstyle.stylizer.Stylizer.cancel`); a
+            stop calls it so that Ctrl-C is not kept waiting by a frame that takes seconds.
         post: ``(input image, stylized image) → image``, called on the writer thread on each frame
             about to be written, in output order (the stateful stabilizer); timed as stage
             ``"post"``.
@@ -75,8 +77,11 @@ class Pipeline:
         workers: int = 1,
         on_frame: Callable[[Frame], None] | None = None,
         post: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+        cancel: Callable[[], None] | None = None,
     ) -> None:
         self.source = source
+        self.cancel = cancel
+        self._cancelled = False
         self.post = post
         self.process = process
         self.sink = sink
@@ -141,10 +146,15 @@ class Pipeline:
         self.stop()
 
     def stop(self) -> None:
-        """Ask every stage to finish soon (thread-safe)."""
+        """Ask every stage to finish soon (thread-safe); inferences in flight are cancelled where the
+        backend can (``cancel``), so a stop does not wait for a slow network's frame."""
         self._stop.set()
         with contextlib.suppress(Exception):
             self.source.stop()
+        if self.cancel is not None and self._workers_left > 0:
+            self._cancelled = True
+            with contextlib.suppress(Exception):
+                self.cancel()
 
     def _guarded(self, stage: str, body: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
@@ -156,6 +166,8 @@ class Pipeline:
                 self.stop()
                 raise
             except BaseException as error:
+                if stage == "stylize" and self._cancelled:
+                    return  # an inference ended by the stop's cancel: not an error of its own
                 self._fail(stage, error)
 
         return run

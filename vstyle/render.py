@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -66,7 +67,13 @@ def run(
         info = source.info
         stylizer = stack.enter_context(Stylizer(stylize))
         if fit_height:
-            stylizer.fit_height(info.width, info.height, float(info.fps or FIT_FALLBACK_FPS))
+            _interruptible(
+                stylizer.cancel,
+                stylizer.fit_height,
+                info.width,
+                info.height,
+                float(info.fps or FIT_FALLBACK_FPS),
+            )
         stylize = stylizer.config
         width, height = scaled_size(info.width, info.height, stylize.height)
         if min(width, height) < MIN_FRAME_SIDE:
@@ -79,7 +86,7 @@ def run(
         if count is not None and pipeline.max_frames is not None:
             count = min(count, pipeline.max_frames)  # what the sink will get
         sink.open(dataclasses.replace(info, width=width, height=height, frame_count=count))
-        stylizer.warmup(info.width, info.height)
+        _interruptible(stylizer.cancel, stylizer.warmup, info.width, info.height)
         stylize_batch = stylizer.stylize_batch
         switcher = None
         if switch_styles:
@@ -99,6 +106,7 @@ def run(
         job = Pipeline(
             source, stylize_batch, sink, pipeline,
             batch_size=stylize.batch_size, workers=stylizer.workers, on_frame=on_frame, post=post,
+            cancel=(switcher or stylizer).cancel,
         )  # fmt: skip
         try:
             metrics = job.run()
@@ -120,6 +128,38 @@ def run(
             if switcher is not None:
                 job.metrics.extra.update({"styles": switcher.names, "style_switches": switcher.switches})
         return metrics
+
+
+def _interruptible(cancel: Callable[[], None], fn: Callable[..., Any], *args: Any) -> None:
+    """``fn(*args)`` on a helper thread, so that Ctrl-C reaches this thread at once (a signal waits
+    for the C call it lands in, a network's first frame at 4K takes seconds) and cancels it."""
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            fn(*args)
+        except BaseException as error:  # handed to the caller below
+            failure.append(error)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=target, name="vstyle-warmup", daemon=True)
+    thread.start()
+    try:
+        # An Event, not Thread.join(timeout): a Ctrl-C that interrupts join() leaves CPython
+        # (before 3.13) believing the thread has ended, and a later join() returns at once.
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        cancel()
+        done.wait()
+        raise
+    finally:
+        if done.is_set():
+            thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _switcher(

@@ -406,6 +406,11 @@ class Stylizer:
             log.info("height %d of %d keeps up with %.3g fps", chosen, height, fps)
         return chosen
 
+    def cancel(self) -> None:
+        """End the inferences in flight early where the backend can (thread-safe); they raise."""
+        if self._backend is not None:
+            self._backend.cancel()
+
     def warmup(self, width: int, height: int, runs: int = 1) -> None:
         """Run the network on a blank frame of this input size so the first real frame is not slow.
 

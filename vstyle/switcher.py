@@ -129,6 +129,12 @@ class StyleSwitcher:
             return painted
         return [cv2.resize(image, size, interpolation=cv2.INTER_LINEAR) for image in painted]
 
+    def cancel(self) -> None:
+        """End the inferences in flight of every style opened (:meth:`Stylizer.cancel`)."""
+        for stylizer in list(self._stylizers):
+            if stylizer is not None:
+                stylizer.cancel()
+
     def close(self) -> None:
         """Close the styles opened while running (not the first: its owner closes it)."""
         self._stack.close()

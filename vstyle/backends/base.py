@@ -86,6 +86,11 @@ class Backend(abc.ABC):
         batch = frames.transpose(0, 3, 1, 2).astype(np.float32)
         return round_to_frames(self.infer(batch))
 
+    def cancel(self) -> None:
+        """Ask the inferences running now to end early (thread-safe); they raise instead of
+        returning. For a stop (Ctrl-C) that should not wait for a slow network; the default lets
+        them finish."""
+
     @property
     def device(self) -> str:
         """Human-readable device the backend runs on (``"cpu"``, a GPU name)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,6 +40,8 @@ class OnnxRuntimeBackend(Backend):
     def __init__(self, model_path: Path, *, threads: int | None = None) -> None:
         super().__init__(model_path, threads=threads)
         self._session: Any = None
+        self._running: set[Any] = set()  # the RunOptions of the inferences in flight
+        self._running_lock = threading.Lock()
         self._input_name = "input"
         self._output_name = "output"
 
@@ -85,7 +88,23 @@ class OnnxRuntimeBackend(Backend):
     def infer(self, batch: np.ndarray) -> np.ndarray:
         if self._session is None:
             raise RuntimeError("backend is not loaded; use it as a context manager")
-        return self._session.run([self._output_name], {self._input_name: batch})[0]
+        import onnxruntime as ort
+
+        run_options = ort.RunOptions()  # per call, so cancel() can end this one
+        with self._running_lock:
+            self._running.add(run_options)
+        try:
+            return self._session.run([self._output_name], {self._input_name: batch}, run_options)[0]
+        finally:
+            with self._running_lock:
+                self._running.discard(run_options)
+
+    def cancel(self) -> None:
+        """End the runs in flight: ONNX Runtime checks the terminate flag between operators, so a
+        multi-second frame of a large network stops within one operator, not at its end."""
+        with self._running_lock:
+            for run_options in self._running:
+                run_options.terminate = True
 
 
 class OnnxRuntimeCudaBackend(OnnxRuntimeBackend):
