@@ -94,6 +94,7 @@ def test_render_a_cut_from_zero_with_the_audio_of_the_cut(
     [
         ("clip", ["--start", "9"], "nothing to read from 9 s on, its video ends at 2.000 s"),
         ("clip", ["--start", "1", "--end", "0.5"], "not after its start"),
+        ("clip", ["--start", "1.01", "--duration", "0.001"], "the cut from 1.01 s to 1.011 s holds no frame"),
         ("synthetic:64x48@25", ["--start", "1"], "--start/--end/--duration cut a video file"),
     ],
 )

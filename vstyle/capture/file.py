@@ -221,9 +221,15 @@ class FileSource(Source):
             self._decoded = self._cut(container, stream)
         self._first = next(self._decoded, None)
         if self._first is None and self._corrupt_packets == 0 and self.start:
+            duration = _duration(container, stream)
+            if self.end is not None and (duration is None or duration > self.start):
+                raise SourceError(
+                    f"{path}: the cut from {float(self.start):g} s to {float(self.end):g} s holds no frame; "
+                    "make it longer than one frame"
+                )
             raise SourceError(
                 f"{path}: nothing to read from {float(self.start):g} s on, its video ends at "
-                f"{_describe_seconds(_duration(container, stream))}; choose an earlier --start"
+                f"{_describe_seconds(duration)}; choose an earlier --start"
             )
         self._offset = self._first.pts if self._first is not None and self.start else 0
         if self._first is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -212,6 +213,15 @@ def hwaccel_arg(p: argparse.ArgumentParser) -> None:
 
 def stylize_config(args: argparse.Namespace, batch: int = 1):
     from vstyle.config import StylizeConfig
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if args.threads and args.threads > cores:
+        logging.getLogger("vstyle").warning(
+            "--threads %d is more than the %d core(s) this process may use: threads then wait for "
+            "each other and the network runs slower, not faster",
+            args.threads,
+            cores,
+        )
 
     return StylizeConfig(
         model=args.model, style=args.style, backend=args.backend,

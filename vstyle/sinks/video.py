@@ -435,7 +435,7 @@ class VideoFileSink(Sink):
         unused = dict(self._stream.codec_context.options)
         if unused:
             logger.warning(
-                "encoder %s ignores %s; pass None for options it does not take",
+                "encoder %s does not use %s; they have no effect on it (--crf and --preset are for x264-like encoders)",
                 self.codec,
                 ", ".join(f"{key}={value}" for key, value in unused.items()),
             )
