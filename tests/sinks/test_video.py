@@ -286,5 +286,5 @@ def test_other_containers_and_codecs_work(tmp_path: Path) -> None:
 def test_options_the_encoder_ignores_are_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="vstyle.sinks"):
         write_all(tmp_path / "out.mp4", INFO, frames_at([0, 1], Fraction(1, 25)), codec="mpeg4")
-    assert "encoder mpeg4 ignores crf=18, preset=veryfast" in caplog.text
+    assert "encoder mpeg4 does not use crf=18, preset=veryfast" in caplog.text
     assert len(decode(tmp_path / "out.mp4")[1]) == 2
