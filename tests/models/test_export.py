@@ -240,3 +240,12 @@ def test_output_blur_exports_runs_on_onnxruntime_and_rebuilds(tmp_path: Path) ->
     claims = export_onnx(StyleNet(MINI).eval(), model.spec, tmp_path / "claims.onnx", source="bad")
     with pytest.raises(ModelError, match="output blur"):
         stylenet_from_onnx(claims)
+
+
+def test_an_opset_the_exporter_cannot_write_is_refused_not_relabelled() -> None:
+    from vstyle.errors import ConfigError
+    from vstyle.models.export import to_onnx
+    from vstyle.models.spec import get_arch
+
+    with pytest.raises(ConfigError, match="opset 999 is not available"):
+        to_onnx(StyleNet(get_arch("tiny")), opset=999)

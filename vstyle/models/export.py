@@ -101,6 +101,12 @@ def to_onnx(
     _name_dims(proto)
     if opset < _NATIVE_OPSET:
         _relabel_opset(proto, opset)
+    written = next((entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")), opset)
+    if written != opset:  # the exporter quietly writes the newest opset it knows
+        raise ConfigError(
+            f"opset {opset} is not available: this PyTorch's exporter writes opset {written} at most; "
+            f"use 17 (TensorRT 8.6 and later) or {written}"
+        )
     return proto
 
 
