@@ -151,10 +151,15 @@ def stabilize_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def model_args(p: argparse.ArgumentParser) -> None:
+def model_choice(p: argparse.ArgumentParser) -> None:
+    """``--model PATH`` or ``--style NAME``, one of them."""
     group = p.add_mutually_exclusive_group()
     group.add_argument("--model", type=Path, help="an .onnx model, a .pt checkpoint or a teacher folder")
     group.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
+
+
+def model_args(p: argparse.ArgumentParser) -> None:
+    model_choice(p)
     p.add_argument(
         "--backend", default="auto", help="auto (default), onnxruntime, onnxruntime-cuda, torch, tensorrt"
     )

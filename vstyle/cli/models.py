@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vstyle.cli.args import positive, stabilize_arg
+from vstyle.cli.args import model_choice, positive, stabilize_arg
 from vstyle.cli.exits import interrupted
 
 
@@ -157,9 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure a style network: flicker, fidelity to a teacher, style scores")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--model", type=Path, help="an .onnx model, a .pt checkpoint or a teacher folder")
-    which.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
+    model_choice(p)
     p.add_argument("--teacher", help="compare with this teacher: a style name, teacher folder or .onnx")
     p.add_argument("--style-image", help="painting for the Gram style loss: a path or a shared styles/ name")
     p.add_argument(
@@ -205,9 +203,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_build(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="ONNX → TensorRT engine in the engine cache (NVIDIA GPU + TensorRT)")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--model", type=Path, help="an .onnx model, a .pt checkpoint or a teacher folder")
-    which.add_argument("--style", help="a style name (see `vstyle styles`); default: the bundled default")
+    model_choice(p)
     p.add_argument(
         "--precision", choices=("fp32", "fp16", "int8"), default="fp16", help="precision (default fp16)"
     )
