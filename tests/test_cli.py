@@ -309,6 +309,7 @@ def test_render_styles_are_checked_before_any_work(
         (["-o", "out.mp4", "--json", "nowhere/m.json"], "folder 'nowhere' does not exist"),
         (["-o", "{stem}-{foo}.mp4"], "names an unknown field {foo}; the fields are {stem} and {style}"),
         (["-o", "{stem}.mp4", "PERCENT"], "has '%' in its name"),
+        (["-o", "{stem}.mp4", "GLOB"], "is a glob, read as one image sequence"),
     ],
 )
 def test_render_refuses_a_bad_report_or_output_name_before_any_work(
@@ -322,6 +323,9 @@ def test_render_refuses_a_bad_report_or_output_name_before_any_work(
         args.remove("PERCENT")
         make_clip(tmp_path / "50%d.mp4", frames=3, size=(64, 48), fps=25, audio=None)
         inputs.append("50%d.mp4")
+    if "GLOB" in args:
+        args.remove("GLOB")
+        inputs.append("*.mp4")  # quoted: not expanded by a shell
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert main(["render", *inputs, *args, "--model", str(tiny_model)]) == 1
     assert message in one_line_error(capsys)

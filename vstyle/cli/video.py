@@ -101,6 +101,7 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
             that is one of the inputs.
         ModelError: a style that does not exist.
     """
+    from vstyle.capture.images import is_glob
     from vstyle.errors import ConfigError
     from vstyle.sinks.staging import same_file
 
@@ -125,9 +126,13 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
                 )
 
     def stem(source: str) -> str:
-        name = (
-            Path(source.rstrip("/" + os.sep)).stem or Path(source).resolve().name
-        )  # "." → its folder's name
+        if is_glob(source):
+            raise ConfigError(
+                f"input {source!r} is a glob, read as one image sequence, so it has no name for {{stem}}; "
+                "to render each file, let the shell expand the glob (write it without quotes)"
+            )
+        # "." has no stem: its folder's name stands in
+        name = Path(source.rstrip("/" + os.sep)).stem or Path(source).resolve().name
         if "%" in name:
             raise ConfigError(
                 f"input {source!r} has '%' in its name, which output names read as a frame number; rename it"
