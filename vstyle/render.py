@@ -153,7 +153,12 @@ def _interruptible(cancel: Callable[[], None], fn: Callable[..., Any], *args: An
             pass
     except KeyboardInterrupt:
         cancel()
-        done.wait()
+        while True:  # a second Ctrl-C still waits: the thread must not outlive the interpreter
+            try:
+                done.wait()
+                break
+            except KeyboardInterrupt:
+                cancel()
         raise
     finally:
         if done.is_set():
