@@ -722,6 +722,62 @@ def test_interrupt_leaves_a_playable_file_of_what_was_done(
     frames = only(read_streams(out), "video").times
     assert len(frames) > 0, "the interrupted file must play and hold the frames written"
     assert leftovers(tmp_path, {"out.mp4"}) == []
+    assert err.rstrip().endswith(f"vstyle: interrupted; kept {len(frames)} frames in {out}"), err
+
+
+def _interrupt_at(monkeypatch, frames: list[int]) -> None:
+    """Ctrl-C, as the terminal sends it to the main thread, when the progress bar of the render
+    numbered ``frames[0]`` (from 1) reaches frame ``frames[1]`` (0: as the render starts)."""
+    import _thread
+
+    import tqdm
+
+    render_number, frame_number = frames
+    seen = {"renders": 0}
+    real_init, real_update = tqdm.tqdm.__init__, tqdm.tqdm.update
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        seen["renders"] += 1
+        self.vstyle_frames = 0
+        if seen["renders"] == render_number and frame_number == 0:
+            _thread.interrupt_main()
+
+    def update(self, n=1):
+        self.vstyle_frames += n
+        if seen["renders"] == render_number and self.vstyle_frames == frame_number:
+            _thread.interrupt_main()
+        return real_update(self, n)
+
+    monkeypatch.setattr(tqdm.tqdm, "__init__", init)
+    monkeypatch.setattr(tqdm.tqdm, "update", update)
+
+
+def test_interrupt_says_what_was_kept(tmp_path: Path, tiny_model: Path, monkeypatch, capsys) -> None:
+    clips = [make_clip(tmp_path / f"{name}.mp4", frames=40, audio=None) for name in ("a", "b")]
+    template = str(tmp_path / "{stem}-out.mp4")
+    command = ["render", *map(str, clips), "-o", template, "--model", str(tiny_model), "--no-progress"]
+
+    # In the second of two renders: the first is finished, the second kept as far as it got.
+    _interrupt_at(monkeypatch, [2, 3])
+    assert main(command) == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    kept = len(only(read_streams(tmp_path / "b-out.mp4"), "video").times)
+    assert 3 <= kept < 40
+    assert last == (
+        f"vstyle: interrupted; kept {tmp_path / 'a-out.mp4'} (finished), {kept} frames in {tmp_path / 'b-out.mp4'}"
+    )
+    assert len(only(read_streams(tmp_path / "a-out.mp4"), "video").times) == 40
+
+    # Before the first frame: nothing is left, and the message does not claim otherwise.
+    monkeypatch.undo()
+    _interrupt_at(monkeypatch, [1, 0])
+    out = tmp_path / "c.mp4"
+    assert main(["render", str(clips[0]), "-o", str(out), "--model", str(tiny_model), "--no-progress"]) == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "vstyle: interrupted; no frame had been written, so no output was left"
+    assert not out.exists()
+    assert leftovers(tmp_path, {"a.mp4", "b.mp4", "a-out.mp4", "b-out.mp4"}) == []
 
 
 def test_run_stream_is_the_same_cli(tmp_path: Path) -> None:

@@ -36,6 +36,11 @@ FIT_FALLBACK_FPS = 30
 MIN_FRAME_SIDE = 16
 
 
+#: The attribute :func:`run` sets on a ``KeyboardInterrupt`` it lets through: what the sink kept
+#: (see :meth:`Sink.kept <vstyle.sinks.base.Sink.kept>`), so that the caller can say what survived.
+KEPT = "vstyle_kept"
+
+
 def run(
     source: Source,
     sink: Sink,
@@ -56,7 +61,27 @@ def run(
     (:class:`~vstyle.switcher.StyleSwitcher`); each is checked before the stream starts and opened
     when first chosen. ``fit_height`` replaces ``stylize.height`` by the largest height at which the
     network keeps up with the source's frame rate on this machine (:meth:`Stylizer.fit_height`).
+
+    A ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM turned into one) is raised again after everything
+    is closed, carrying the sink's :meth:`~vstyle.sinks.base.Sink.kept` as attribute :data:`KEPT`.
     """
+    try:
+        return _run(source, sink, stylize, pipeline, on_start, on_frame, switch_styles, fit_height)
+    except KeyboardInterrupt as error:
+        setattr(error, KEPT, sink.kept())  # the sink has closed: its output is committed or gone
+        raise
+
+
+def _run(
+    source: Source,
+    sink: Sink,
+    stylize: StylizeConfig,
+    pipeline: PipelineConfig,
+    on_start: Callable[[Source], None] | None,
+    on_frame: Callable[[Frame], None] | None,
+    switch_styles: Sequence[str],
+    fit_height: bool,
+) -> Metrics:
     if stylize.stabilize > 0 and getattr(source, "device_frames", False):
         raise ConfigError(
             "the stabilizer reads the input frames on the host: decode without device_frames "

@@ -50,10 +50,27 @@ def test_an_error_discards_every_output(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.glob("*.mp4*"))
 
 
-def test_ctrl_c_keeps_what_every_output_has(tmp_path: Path) -> None:
-    write_then_raise(tmp_path, 4, KeyboardInterrupt())
+def test_ctrl_c_keeps_what_every_output_has_and_says_so(tmp_path: Path) -> None:
+    video, images = outputs(tmp_path)
+    tee = TeeSink([video, NullSink(), images])
+    with pytest.raises(KeyboardInterrupt), tee:
+        tee.open(INFO)
+        for frame in frames(4):
+            tee.write(frame)
+        raise KeyboardInterrupt
     assert len(only(read_streams(tmp_path / "out.mp4"), "video").times) == 4
     assert len(list((tmp_path / "frames").glob("*.png"))) == 4
+    assert tee.kept() == [f"4 frames in {tmp_path / 'out.mp4'}", f"4 images in {tmp_path / 'frames'}"]
+
+
+def test_what_is_kept_when_nothing_was_written_or_no_file_is_involved(tmp_path: Path) -> None:
+    video, images = outputs(tmp_path)
+    tee = TeeSink([video, images])
+    with pytest.raises(KeyboardInterrupt), tee:
+        tee.open(INFO)
+        raise KeyboardInterrupt
+    assert tee.kept() == [] and not (tmp_path / "out.mp4").exists()
+    assert TeeSink([NullSink()]).kept() is None, "a sink that writes no file keeps nothing to name"
 
 
 def test_one_failing_close_still_closes_the_others_then_raises(tmp_path: Path) -> None:

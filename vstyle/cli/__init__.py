@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return EXIT_ERROR
     except KeyboardInterrupt as error:
-        print("vstyle: interrupted; what was done so far has been kept", file=sys.stderr)
+        print(f"vstyle: interrupted{_kept_phrase(error)}", file=sys.stderr)
         return interrupted(error)
     except Exception as error:  # a bug, not bad input: one line, the traceback on request
         print(
@@ -100,3 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose >= 2:
             raise
         return EXIT_ERROR
+
+
+def _kept_phrase(error: KeyboardInterrupt) -> str:
+    """What an interrupted command left, as the end of its one-line message."""
+    from vstyle.render import KEPT
+
+    kept = getattr(error, KEPT, None)
+    if kept is None:  # no output file was involved (a window, null, or not a rendering command)
+        return ""
+    if not kept:
+        return "; no frame had been written, so no output was left"
+    return "; kept " + ", ".join(kept)

@@ -245,7 +245,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     # Several renders: one that fails (a bad file, an existing output) is reported and the rest
     # go on, as a night's batch should; Ctrl-C still stops them all.
     several_styles = len({job.choice for job in jobs}) > 1
-    failed = []
+    failed, finished = [], []
     for number, job in enumerate(jobs, 1):
         what = f"{job.source} ({job.choice.name})" if several_styles else job.source
         print(f"[{number}/{len(jobs)}] {what} → {job.output}", file=sys.stderr)
@@ -254,6 +254,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         except VStyleError as error:
             print(f"vstyle: error: {what}: {error}", file=sys.stderr)
             failed.append(what)
+        except KeyboardInterrupt as error:  # the message names the finished outputs too
+            from vstyle.render import KEPT
+
+            setattr(error, KEPT, finished + getattr(error, KEPT, []))
+            raise
+        else:
+            finished.append(f"{job.output} (finished)")
     if failed:
         done = "the others were written" if len(failed) < len(jobs) else "nothing was written"
         noun = "renders" if several_styles else "inputs"

@@ -34,6 +34,12 @@ class Sink(abc.ABC):
         """Discard the output (remove temporary files); idempotent. Defaults to :meth:`close`."""
         self.close()
 
+    def kept(self) -> list[str] | None:
+        """What the closed sink left for the user, one phrase per file (``"120 frames in out.mp4"``,
+        empty when nothing was written), or ``None`` for a sink that writes no file (a window, a
+        virtual camera, ``null``). Read after an interrupted run, to say what survived it."""
+        return None
+
     @property
     def wants_stop(self) -> bool:
         """``True`` when the sink asks the pipeline to stop (a window closed by the user)."""

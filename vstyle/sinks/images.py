@@ -142,6 +142,10 @@ class ImageSequenceSink(Sink):
                 logger.info("removed %d image(s) of an earlier sequence from %s", len(stale), self.folder)
         self._state = "closed"
 
+    def kept(self) -> list[str]:
+        count = len(self.paths)
+        return [f"{count} image{'s' * (count != 1)} in {self.folder}"] if count else []
+
     def abort(self) -> None:
         """Remove the images this run wrote, and the folders it created if they are empty; idempotent."""
         if self._state == "open":
@@ -266,6 +270,9 @@ class ImageFileSink(Sink):
             return
         if self._state != "committed":
             self._state = "closed"
+
+    def kept(self) -> list[str]:
+        return [str(self.path)] if self._state == "committed" else []
 
     def abort(self) -> None:
         """Remove the staged image; idempotent."""

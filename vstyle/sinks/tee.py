@@ -42,6 +42,12 @@ class TeeSink(Sink):
     def abort(self) -> None:
         self._each(lambda sink: sink.abort())
 
+    def kept(self) -> list[str] | None:
+        parts = [sink.kept() for sink in self.sinks]
+        if all(part is None for part in parts):
+            return None
+        return [phrase for part in parts if part for phrase in part]
+
     @property
     def wants_stop(self) -> bool:
         return any(sink.wants_stop for sink in self.sinks)

@@ -237,6 +237,11 @@ class VideoFileSink(Sink):
         self.final_path = self._target
         logger.info("wrote %d frames to %s", self.frames_written, self._target)
 
+    def kept(self) -> list[str]:
+        if self.final_path is None:
+            return []
+        return [f"{self.frames_written} frame{'s' * (self.frames_written != 1)} in {self.path}"]
+
     def abort(self) -> None:
         """Discard the output: nothing is left at ``path`` nor under a temporary name; idempotent."""
         if self._state == "open":
