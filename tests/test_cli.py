@@ -780,6 +780,75 @@ def test_interrupt_says_what_was_kept(tmp_path: Path, tiny_model: Path, monkeypa
     assert leftovers(tmp_path, {"a.mp4", "b.mp4", "a-out.mp4", "b-out.mp4"}) == []
 
 
+def test_an_interrupted_render_is_continued_with_resume(
+    tmp_path: Path, tiny_model: Path, monkeypatch, capsys
+) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=40, keyint=10)
+    out, whole = tmp_path / "out.mp4", tmp_path / "whole.mp4"
+    command = ["render", str(clip), "-o", str(out), "--model", str(tiny_model), "--no-progress"]
+    assert main([*command[:3], str(whole), *command[4:]]) == 0
+    _interrupt_at(monkeypatch, [1, 12])
+    assert main(command) == 130
+    kept = len(only(read_streams(out), "video").times)
+    assert 12 <= kept < 40 and f"kept {kept} frames in {out}" in capsys.readouterr().err
+    monkeypatch.undo()
+
+    assert main([*command, "--resume", "--json", str(tmp_path / "run.json")]) == 0
+    assert f"continued {out}: its {kept} frames kept, {40 - kept} added" in capsys.readouterr().err
+    expected, joined = read_streams(whole), read_streams(out)
+    assert only(joined, "video").times == only(expected, "video").times
+    assert only(joined, "audio").payloads == only(expected, "audio").payloads
+    assert json.loads((tmp_path / "run.json").read_text())["resumed_frames"] == kept
+
+    before = out.read_bytes()
+    assert main([*command, "--resume"]) == 0, "a finished render is left as it is"
+    assert "already holds all 40 frames; nothing to do" in capsys.readouterr().err
+    assert main([*command[:4], "--style", "scream-tiny", "--resume"]) == 1
+    assert "model differs" in one_line_error(capsys)
+    assert out.read_bytes() == before
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4", "whole.mp4", "run.json"}) == []
+
+
+def test_resume_counts_max_frames_over_both_parts_and_starts_a_missing_output(
+    tmp_path: Path, tiny_model: Path, monkeypatch, capsys
+) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=30, audio=None)
+    out = tmp_path / "out.mp4"
+    command = ["render", str(clip), "-o", str(out), "--model", str(tiny_model), "--no-progress"]
+    command += ["--max-frames", "20", "--resume"]  # no output yet: a plain render
+    _interrupt_at(monkeypatch, [1, 5])
+    assert main(command) == 130
+    monkeypatch.undo()
+    assert main(command) == 0
+    assert len(only(read_streams(out), "video").times) == 20
+
+
+@pytest.mark.parametrize(
+    ("extra", "output", "message"),
+    [
+        (["--overwrite"], "out.mp4", "give one of them"),
+        ([], "frames/", "only a video file can be continued"),
+    ],
+)
+def test_resume_refusals(
+    tmp_path: Path, tiny_model: Path, capsys, extra: list[str], output: str, message: str
+) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=3, audio=None)
+    command = [
+        "render",
+        str(clip),
+        "-o",
+        f"{tmp_path}/{output}",
+        "--model",
+        str(tiny_model),
+        "--resume",
+        *extra,
+    ]
+    assert main(command) == 1
+    assert message in one_line_error(capsys)
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
 def test_run_stream_is_the_same_cli(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "run_stream.py"), "--version"], capture_output=True, text=True

@@ -21,6 +21,11 @@ class SourceError(VStyleError, OSError):
     """An input (file, camera, image folder) cannot be opened or read."""
 
 
+class EndReached(SourceError):
+    """A source asked to continue after a moment has no frame after it: the render it continues
+    had already reached the end."""
+
+
 class SinkError(VStyleError, OSError):
     """An output (file, folder, window) cannot be created or written."""
 

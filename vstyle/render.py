@@ -8,22 +8,25 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from vstyle.capture import open_source
 from vstyle.capture.base import Source
+from vstyle.capture.file import FileSource
 from vstyle.config import PipelineConfig, StylizeConfig
-from vstyle.errors import ConfigError
+from vstyle.errors import ConfigError, EndReached
 from vstyle.frames import Frame
 from vstyle.metrics import Metrics
 from vstyle.pipeline import Pipeline
 from vstyle.sinks import open_sink
 from vstyle.sinks.base import Sink
 from vstyle.sinks.display import DisplaySink
+from vstyle.sinks.resume import read_partial
 from vstyle.sinks.tee import TeeSink
 from vstyle.sinks.video import VideoFileSink
-from vstyle.styles import style_choices
+from vstyle.styles import resolve_model, style_choices
 from vstyle.stylizer import Stylizer, scaled_size
 from vstyle.switcher import StyleSwitcher
 
@@ -217,6 +220,7 @@ def render(
     sink_options: dict[str, Any] | None = None,
     on_start: Callable[[Source], None] | None = None,
     on_frame: Callable[[Frame], None] | None = None,
+    resume: bool = False,
 ) -> Metrics:
     """Stylize a video file (or image sequence, or ``"synthetic"``) into ``output``, losing no frame.
 
@@ -230,18 +234,80 @@ def render(
         source_options: passed to the source (e.g. ``num_frames`` for ``"synthetic"``, ``start``/``end``
             in seconds to render a cut of a video file).
         sink_options: passed to the sink (``crf``, ``preset``, ``codec``, ``overwrite``).
+        resume: when ``output`` (an MP4 or MOV file) exists, continue it: it must be what an
+            interrupted render of the same input with the same settings left (every video file
+            carries a record of its render), and only the frames after its last one are rendered
+            and joined to it; its own frames are copied, not encoded again. Where ``output`` does
+            not exist, the render starts from the beginning.
 
     Returns:
-        the run's metrics.
+        the run's metrics; ``extra["resumed_frames"]`` counts the frames the continued file
+        already had. When it already holds every frame, nothing is rendered or written and
+        ``extra["complete"]`` is ``True``.
+
+    Raises:
+        SinkError: with ``resume``, ``output`` is not an interrupted render of this input with
+            these settings (the message names the settings that differ).
     """
-    return run(
-        open_source(input, **(source_options or {})),
-        open_sink(output, **(sink_options or {})),
-        stylize or StylizeConfig(),
-        PipelineConfig(mode="offline", max_frames=max_frames),
-        on_start=on_start,
-        on_frame=on_frame,
-    )
+    stylize = stylize or StylizeConfig()
+    source_options = dict(source_options or {})
+    sink = open_sink(output, **(sink_options or {}))
+    pipeline = PipelineConfig(mode="offline", max_frames=max_frames)
+    partial = None
+    if isinstance(sink, VideoFileSink):
+        sink.record = _job_record(input, stylize, max_frames, source_options)
+        sink.resume = resume
+        if resume and sink.path.is_file():
+            partial = read_partial(sink.path)
+            sink.check_continues(partial)  # the frame size is checked once the source is open
+            if not isinstance(open_source(input, **source_options), FileSource):
+                raise ConfigError(f"only a render of a video file can be continued, and {input} is not one")
+            source_options.update(after=partial.after, offset=partial.time_offset)
+            if max_frames is not None:
+                pipeline = dataclasses.replace(pipeline, max_frames=max_frames - partial.frames)
+    elif resume:
+        raise ConfigError(f"only a video file can be continued, not {output}; drop --resume")
+    done = {"resumed_frames": partial.frames if partial else 0}
+    try:
+        if pipeline.max_frames is not None and pipeline.max_frames <= 0:
+            raise EndReached(f"{output} already holds {max_frames} frames")
+        metrics = run(
+            open_source(input, **source_options),
+            sink,
+            stylize,
+            pipeline,
+            on_start=on_start,
+            on_frame=on_frame,
+        )
+    except EndReached:
+        if partial is None:
+            raise
+        log.info("%s already holds every frame (%d); nothing to do", output, partial.frames)
+        metrics = Metrics(mode="offline")
+        done["complete"] = True
+    metrics.extra.update(done)
+    return metrics
+
+
+def _job_record(
+    input: str | Path, stylize: StylizeConfig, max_frames: int | None, source_options: dict[str, Any]
+) -> dict[str, Any]:
+    """What makes a render's picture: the record a video file keeps, so that it is only ever
+    continued by the same render (:mod:`vstyle.sinks.resume`)."""
+    from vstyle.models.metadata import file_sha256
+
+    path = Path(input).expanduser()
+    cut = {key: source_options.get(key) for key in ("start", "end")}
+    return {
+        "input": {"name": path.name, "bytes": path.stat().st_size if path.is_file() else None},
+        "cut": {key: None if value is None else str(Fraction(value)) for key, value in cut.items()},
+        "max_frames": max_frames,
+        "model": file_sha256(resolve_model(stylize.model, stylize.style)),
+        "height": stylize.height,
+        "strength": stylize.strength,
+        "stabilize": stylize.stabilize,
+        "precision": stylize.precision,
+    }
 
 
 def live(

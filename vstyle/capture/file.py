@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from vstyle.capture.base import Source, SourceInfo
-from vstyle.errors import ConfigError, SourceError
+from vstyle.errors import ConfigError, EndReached, SourceError
 from vstyle.frames import Frame
 from vstyle.hwvideo import open_input
 
@@ -117,6 +117,9 @@ class FileSource(Source):
       begins) seeks to the key frame before ``start``, decodes on from there and keeps the frames
       shown from ``start`` up to ``end``. Their timestamps are shifted so that the first one is 0, and
       :attr:`SourceInfo.time_offset` tells sinks the shift, so copied audio moves with them.
+    * Continuing an interrupted render (``after``/``offset``): only the frames after the last one
+      it wrote are read, shifted as that render shifted its frames, so their timestamps carry on
+      from its last one; :class:`EndReached` when none is left.
 
     The first frame is decoded in :meth:`open` to learn the upright size and to fail early.
 
@@ -132,6 +135,12 @@ class FileSource(Source):
             decoding fell back to the CPU, still come as host arrays.
         start: first moment to read, in seconds from the start of the file (default its start).
         end: moment to stop before, in seconds from the start of the file (default its end).
+        after: read only frames shown later than this moment, in seconds on the file's own
+            timestamps (pts × time base): the last frame an interrupted render wrote, moved by
+            ``offset``. Frames within a quarter of a frame interval of it count as that frame (a
+            container that stores milliseconds rounds its times).
+        offset: with ``after``, the :attr:`SourceInfo.time_offset` of that render, subtracted from
+            every frame instead of the first kept frame's time.
 
     Example:
         >>> with FileSource("clip.mp4") as source:  # doctest: +SKIP
@@ -147,6 +156,8 @@ class FileSource(Source):
         device_frames: bool = False,
         start: float | Fraction | None = None,
         end: float | Fraction | None = None,
+        after: Fraction | None = None,
+        offset: Fraction | None = None,
     ) -> None:
         super().__init__()
         if hwaccel not in (None, "cuda"):
@@ -160,6 +171,10 @@ class FileSource(Source):
                 f"the cut ends at {float(self.end):g} s, not after its start at {float(self.start or 0):g} s; "
                 "give an end later than the start"
             )
+        if (after is None) != (offset is None):
+            raise ConfigError("after and offset continue an earlier render together: give both or neither")
+        self.after = None if after is None else Fraction(after)
+        self.resume_offset = None if offset is None else Fraction(offset)
         self.path = Path(path)
         self.hwaccel = hwaccel
         self.device_frames = device_frames
@@ -217,9 +232,11 @@ class FileSource(Source):
         self._corrupt_packets = 0
         self._last_error = None
         self._decoded = self._decode_frames()
-        if self.start or self.end is not None:
+        if self.start or self.end is not None or self.after is not None:
             self._decoded = self._cut(container, stream)
         self._first = next(self._decoded, None)
+        if self._first is None and self._corrupt_packets == 0 and self.after is not None:
+            raise EndReached(f"{path} has no frame after {_describe_seconds(self.after)}")
         if self._first is None and self._corrupt_packets == 0 and self.start:
             duration = _duration(container, stream)
             if self.end is not None and (duration is None or duration > self.start):
@@ -232,6 +249,8 @@ class FileSource(Source):
                 f"{_describe_seconds(duration)}; choose an earlier --start"
             )
         self._offset = self._first.pts if self._first is not None and self.start else 0
+        if self.resume_offset is not None:
+            self._offset = round(self.resume_offset / Fraction(stream.time_base)) if stream.time_base else 0
         if self._first is None:
             detail = f"; last error: {_ffmpeg_reason(self._last_error)}" if self._last_error else ""
             raise SourceError(
@@ -323,7 +342,11 @@ class FileSource(Source):
                 self._corrupt_packets,
                 _ffmpeg_reason(self._last_error),
             )
-        elif announced and index < announced and not (self.start or self.end is not None):
+        elif (
+            announced
+            and index < announced
+            and not (self.start or self.end is not None or self.after is not None)
+        ):
             logger.warning(
                 "%s: decoded %d of the %d frames its header announces; the file is probably truncated",
                 self.path,
@@ -406,7 +429,11 @@ class FileSource(Source):
         origin = stream.start_time or 0  # the player's 0 s, in pts
         first = origin + math.floor((self.start or 0) / time_base)
         stop = origin + math.ceil(self.end / time_base) if self.end is not None else None
-        if self.start:
+        if self.after is not None:
+            rate = _stream_rate(stream)
+            slack = 1 / (4 * rate) if rate else Fraction(1, 1000)
+            first = max(first, math.floor((self.after + slack) / time_base) + 1)
+        if first > origin:
             try:
                 # backward: the key frame at or before the target; decoding runs on from there.
                 container.seek(first, stream=stream, backward=True, any_frame=False)
@@ -432,14 +459,10 @@ class FileSource(Source):
 
     def _cut_count(self, count: int | None, fps: Fraction | None) -> int | None:
         """Frames the cut holds, estimated at the nominal rate (for a progress bar)."""
-        if not (self.start or self.end is not None) or count is None or not fps:
+        if not (self.start or self.end is not None or self.after is not None) or count is None or not fps:
             return count
-        skipped = round((self.start or 0) * fps)
-        kept = (
-            count - skipped
-            if self.end is None
-            else min(count - skipped, round((self.end - (self.start or 0)) * fps))
-        )
+        skipped = round((self.after if self.after is not None else self.start or 0) * fps)
+        kept = count - skipped if self.end is None else min(count, round(self.end * fps)) - skipped
         return max(1, kept)
 
     def _note_error(self, error: Exception) -> None:

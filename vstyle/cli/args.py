@@ -270,7 +270,8 @@ def check_report(
         raise ConfigError(
             f"--json {str(path)!r}: folder {str(path.parent)!r} does not exist; create it first"
         )
-    if (path.exists() or path.is_symlink()) and not getattr(args, "overwrite", False):
+    replace = getattr(args, "overwrite", False) or getattr(args, "resume", False)  # a continued render's own
+    if (path.exists() or path.is_symlink()) and not replace:
         raise ConfigError(f"--json {str(path)!r} exists; pass --overwrite or choose another name")
 
 

@@ -67,6 +67,12 @@ def add_render(sub: argparse._SubParsersAction) -> None:
     hwaccel_arg(p)
     p.add_argument("--batch", type=positive, default=1, help="frames per network call (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an MP4/MOV OUTPUT that an interrupted render of the same command left (its frames "
+        "are kept as they are, --json is replaced); start it where it does not exist",
+    )
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,9 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
     from vstyle.capture.images import is_glob
     from vstyle.errors import ConfigError
     from vstyle.sinks.staging import same_file
+
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume continues OUTPUT and --overwrite replaces it; give one of them")
 
     styles = _styles(args)
     named = [("-o", args.output)] + ([("--json", str(args.json))] if args.json is not None else [])
@@ -171,7 +180,7 @@ def _render_jobs(args: argparse.Namespace) -> list[_Job]:
                 raise ConfigError(
                     f"the output for {job.source!r} would be {clash!r}, an input; choose another -o"
                 )
-        _check_outputs(jobs, args.overwrite)
+        _check_outputs(jobs, args.overwrite or args.resume)
     outputs = [job.output for job in jobs]
     for job in jobs:
         check_report(job.report, args, args.input, outputs)
@@ -225,14 +234,23 @@ def _render_one(args: argparse.Namespace, job: _Job) -> None:
             sink_options=sink_options,
             on_start=on_start,
             on_frame=lambda _frame: bar.update() if bar is not None else None,
+            resume=args.resume,
         )
     finally:
         if bar is not None:
             bar.close()
+    resumed = metrics.extra.get("resumed_frames", 0)
+    if metrics.extra.get("complete"):
+        print(f"{job.output} already holds all {resumed} frames; nothing to do", file=sys.stderr)
+        return
     print(metrics.summary(), file=sys.stderr)
     if job.report is not None:
         metrics.write_json(job.report)
-    if job.output.strip().lower() != "null":
+    if resumed:
+        print(
+            f"continued {job.output}: its {resumed} frames kept, {metrics.frames_out} added", file=sys.stderr
+        )
+    elif job.output.strip().lower() != "null":
         print(f"wrote {job.output}", file=sys.stderr)
 
 

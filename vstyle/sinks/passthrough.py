@@ -80,10 +80,15 @@ class StreamCopier:
         try:
             self._add_streams()
             if self._routes and offset > 0:
-                self._seek(self._offset)
+                self.seek(self._offset)
         except BaseException:
             self.close()
             raise
+
+    @property
+    def time_bases(self) -> list[Fraction]:
+        """The time bases of the streams being copied, as the source has them."""
+        return [Fraction(stream.time_base) for stream in self._routes.values()]
 
     @property
     def copied_streams(self) -> list[str]:
@@ -116,8 +121,11 @@ class StreamCopier:
         else:
             self.close()  # nothing to copy: release the file now
 
-    def _seek(self, offset: Fraction) -> None:
-        """Start demuxing a little before ``offset`` seconds instead of at the top of the file."""
+    def seek(self, offset: Fraction) -> None:
+        """Start demuxing a little before ``offset`` seconds (on the source's own timeline) instead
+        of at the top of the file; call before the first :meth:`copy_until`."""
+        if not self._routes:  # nothing to copy: the source is closed already
+            return
         target = max(Fraction(0), offset - 1)  # a second early: interleaving is rarely coarser
         try:
             self._input.seek(math.floor(target * av.time_base), backward=True)

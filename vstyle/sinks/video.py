@@ -7,15 +7,22 @@ deletes it instead.
 
 Timing is the source's: the video stream's time base is the source's and every frame keeps its pts,
 so variable frame rate survives and copied audio stays in sync.
+
+Every file carries a record of the render in its metadata, from which an interrupted render can be
+continued (``resume=True``; :mod:`vstyle.sinks.resume`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import av
 import av.container
@@ -29,6 +36,7 @@ from vstyle.frames import Frame, check_image
 from vstyle.hwvideo import NVENC_FOR, NVENC_PRESETS, nvenc_options, nvenc_unavailable_reason
 from vstyle.sinks.base import Sink
 from vstyle.sinks.passthrough import StreamCopier
+from vstyle.sinks.resume import RECORD_FORMAT, RECORD_KEY, PartialRender, differences, join, read_partial
 from vstyle.sinks.staging import check_name, check_writable_folder, remove_quietly, same_file, staging_path
 
 logger = logging.getLogger(__name__)
@@ -91,12 +99,20 @@ class VideoFileSink(Sink):
             ``hevc_nvenc`` for ``libx265``, ``av1_nvenc`` for ``libsvtav1``) at the same quality
             number; where NVENC does not open (no driver, or a GPU without the engine such as
             H100 and A100) a warning says why and the software encoder runs.
+        record: what is being rendered (input, model, settings: JSON-ready), written into the
+            file's metadata with the encoding settings, so the render can be continued.
+        resume: when ``path`` exists, continue it instead of refusing it: its video is copied
+            unchanged and the frames written after it must come from a source opened to go on
+            after its last frame (``FileSource(after=…, offset=…)``; see
+            :meth:`~vstyle.sinks.resume.PartialRender.after`). Its record must equal this render's
+            (``record`` and the encoding settings), else :meth:`open` refuses.
 
     Attributes:
         codec: the encoder; after :meth:`open`, the one actually used (``h264_nvenc`` with
             ``hwaccel="cuda"`` where NVENC opened).
         frames_written: frames encoded so far.
         final_path: ``path`` once :meth:`close` has committed it, else ``None``.
+        resumed_frames: frames copied from the file being continued (0 when not continuing).
     """
 
     def __init__(
@@ -111,6 +127,8 @@ class VideoFileSink(Sink):
         copy_streams: bool = True,
         threads: int = 0,
         hwaccel: str | None = None,
+        record: Mapping[str, Any] | None = None,
+        resume: bool = False,
     ) -> None:
         if threads < 0:
             raise ValueError(f"threads must be 0 (automatic) or a positive count. Got {threads}")
@@ -135,8 +153,13 @@ class VideoFileSink(Sink):
         self.overwrite = overwrite
         self.copy_streams = copy_streams
         self.threads = threads
+        self.record = dict(record or {})
+        self.resume = resume
         self.frames_written = 0
+        self.resumed_frames = 0
         self.final_path: Path | None = None
+        self._partial: PartialRender | None = None
+        self._options: dict[str, str] = {}
         self._state = "new"  # new → open → closed
         self._target = Path(os.path.abspath(self.path))
         self._staging: Path | None = None
@@ -205,7 +228,9 @@ class VideoFileSink(Sink):
         if self._copier is not None:
             start = pts * self._time_base
             if self.frames_written == 1:
-                self._copier.start(start)
+                # Continuing a file: from its last frame on, so no sound between the two parts is
+                # lost (what the file already has is left out when the two are joined).
+                self._copier.start(start if self._partial is None else self._partial.last_time)
             self._copier.copy_until(start + self._nominal_duration)
 
     def close(self) -> None:
@@ -221,7 +246,10 @@ class VideoFileSink(Sink):
             return
         self._state = "closed"
         if self.frames_written == 0:
-            logger.warning("no frames were written, so %s was not created", self.path)
+            if self._partial is not None:
+                logger.warning("no new frame was written, so %s is left as it was", self.path)
+            else:
+                logger.warning("no frames were written, so %s was not created", self.path)
             self._discard()
             return
         try:
@@ -239,8 +267,9 @@ class VideoFileSink(Sink):
 
     def kept(self) -> list[str]:
         if self.final_path is None:
-            return []
-        return [f"{self.frames_written} frame{'s' * (self.frames_written != 1)} in {self.path}"]
+            return [f"{self.resumed_frames} frames in {self.path} (as they were)"] if self._partial else []
+        total = self.frames_written + self.resumed_frames
+        return [f"{total} frame{'s' * (total != 1)} in {self.path}"]
 
     def abort(self) -> None:
         """Discard the output: nothing is left at ``path`` nor under a temporary name; idempotent."""
@@ -269,7 +298,9 @@ class VideoFileSink(Sink):
             )
         if target.is_dir():
             raise SinkError(f"cannot write video {shown!r}: a folder of that name exists; choose a file name")
-        if (target.exists() or target.is_symlink()) and not self.overwrite:
+        if self.resume and target.is_file():
+            self._partial = read_partial(target)
+        elif (target.exists() or target.is_symlink()) and not self.overwrite:
             raise SinkError(f"{shown} exists; pass --overwrite or choose another name")
 
     def _check_encoder(self) -> av.Codec:
@@ -377,6 +408,72 @@ class VideoFileSink(Sink):
 
         if self.copy_streams and info.path is not None and not info.live and Path(info.path).is_file():
             self._copier = StreamCopier(Path(info.path), output, offset=info.time_offset)
+        self._write_record(output, info)
+
+    def job(self, size: tuple[int, int] | None = None) -> dict[str, Any]:
+        """The record of this render that the file keeps: :attr:`record` and how the video is encoded
+        at ``size`` (``(width, height)``; left out when ``None``)."""
+        video = {
+            "codec": self.codec,
+            "crf": self.crf,
+            "preset": self.preset,
+            "pix_fmt": self.pix_fmt,
+            # The encoder build: another one may write other parameter sets, and the two parts of
+            # a continued file must decode as one stream.
+            "pyav": av.__version__,
+            "ffmpeg": av.ffmpeg_version_info,
+        }
+        if size is not None:
+            video["size"] = list(size)
+        return {**self.record, "video": video}
+
+    def check_continues(self, partial: PartialRender, size: tuple[int, int] | None = None) -> None:
+        """Refuse to continue ``partial`` unless this sink renders the same job (at ``size``, when
+        given) that wrote it.
+
+        Raises:
+            SinkError: naming the settings that differ.
+        """
+        recorded = partial.record["job"]
+        if size is None and isinstance(recorded.get("video"), dict):
+            recorded = {**recorded, "video": {k: v for k, v in recorded["video"].items() if k != "size"}}
+        changed = [name.removeprefix("video.") for name in differences(recorded, self.job(size))]
+        if changed:
+            raise SinkError(
+                f"cannot continue {self.path}: this command's {', '.join(changed)} "
+                f"{'differs' if len(changed) == 1 else 'differ'} from the render that wrote it; run that "
+                "command again, or pass --overwrite to render it anew"
+            )
+
+    def _write_record(self, output: av.container.OutputContainer, info: SourceInfo) -> None:
+        """Put the render's record into the file; when continuing one, check it is the same render."""
+        job = self.job((info.width, info.height))
+        record = {"format": RECORD_FORMAT, "job": job, "time_offset": str(Fraction(info.time_offset))}
+        if output.format.name in _MOV_MUXERS:
+            output.options["movflags"] = "use_metadata_tags"  # else MP4 keeps only standard keys
+        self._options = dict(output.options)
+        output.metadata[RECORD_KEY] = json.dumps(record, sort_keys=True)
+        partial = self._partial
+        if partial is None:
+            return
+        shown = str(self.path)
+        self.check_continues(partial, (info.width, info.height))
+        if Fraction(partial.record["time_offset"]) != Fraction(info.time_offset):
+            raise SinkError(
+                f"cannot continue {shown}: the source was not opened to go on after its last frame "
+                f"(time offset {info.time_offset}, the file's {partial.record['time_offset']})"
+            )
+        self.resumed_frames = partial.frames
+        if self._copier is not None:  # demux from near the new part's start, not the top of the file
+            self._copier.seek(info.time_offset + partial.last_time)
+            # The new part starts late, and MOV stores a late start as an edit in the movie's time
+            # scale: one that counts every stream's ticks keeps the start exact for the join.
+            scale = math.lcm(*(t.denominator for t in [self._time_base, *self._copier.time_bases]))
+            if scale < 2**31:
+                output.options["movie_timescale"] = str(scale)
+        logger.info(
+            "continuing %s after its %d frames (%.3f s)", shown, partial.frames, float(partial.last_time)
+        )
 
     # -- write() -------------------------------------------------------------------------------
 
@@ -460,6 +557,15 @@ class VideoFileSink(Sink):
             )
             self._copier.close()
         self._output.close()
+        if self._partial is not None:
+            joined = staging_path(self._target)
+            try:
+                join(self._partial, self._staging, joined, self._options)
+            except BaseException:
+                remove_quietly(joined)
+                raise
+            remove_quietly(self._staging)
+            self._staging = joined
         os.replace(self._staging, self._target)
 
     def _discard(self) -> None:
