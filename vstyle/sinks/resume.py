@@ -124,6 +124,24 @@ def read_partial(path: Path) -> PartialRender:
     return PartialRender(path, record, len(times), times[0] * time_base, times[-1] * time_base, interval)
 
 
+def check_same_job(partial: PartialRender, job: dict[str, Any], *, compare_size: bool = True) -> None:
+    """Refuse to continue ``partial`` with another job than the one that wrote it.
+
+    Raises:
+        SinkError: naming the settings that differ.
+    """
+    recorded = partial.record["job"]
+    if not compare_size and isinstance(recorded.get("video"), dict):
+        recorded = {**recorded, "video": {k: v for k, v in recorded["video"].items() if k != "size"}}
+    changed = [name.removeprefix("video.") for name in differences(recorded, job)]
+    if changed:
+        raise SinkError(
+            f"cannot continue {partial.path}: this command's {', '.join(changed)} "
+            f"{'differs' if len(changed) == 1 else 'differ'} from the render that wrote it; run that "
+            "command again, or pass --overwrite to render it anew"
+        )
+
+
 def differences(recorded: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
     """Names of the fields (``model``, ``video.crf`` …) in which two job records differ."""
     names = []

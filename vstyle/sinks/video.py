@@ -36,7 +36,7 @@ from vstyle.frames import Frame, check_image
 from vstyle.hwvideo import NVENC_FOR, NVENC_PRESETS, nvenc_options, nvenc_unavailable_reason
 from vstyle.sinks.base import Sink
 from vstyle.sinks.passthrough import StreamCopier
-from vstyle.sinks.resume import RECORD_FORMAT, RECORD_KEY, PartialRender, differences, join, read_partial
+from vstyle.sinks.resume import RECORD_FORMAT, RECORD_KEY, PartialRender, check_same_job, join, read_partial
 from vstyle.sinks.staging import check_name, check_writable_folder, remove_quietly, same_file, staging_path
 
 logger = logging.getLogger(__name__)
@@ -434,16 +434,7 @@ class VideoFileSink(Sink):
         Raises:
             SinkError: naming the settings that differ.
         """
-        recorded = partial.record["job"]
-        if size is None and isinstance(recorded.get("video"), dict):
-            recorded = {**recorded, "video": {k: v for k, v in recorded["video"].items() if k != "size"}}
-        changed = [name.removeprefix("video.") for name in differences(recorded, self.job(size))]
-        if changed:
-            raise SinkError(
-                f"cannot continue {self.path}: this command's {', '.join(changed)} "
-                f"{'differs' if len(changed) == 1 else 'differ'} from the render that wrote it; run that "
-                "command again, or pass --overwrite to render it anew"
-            )
+        check_same_job(partial, self.job(size), compare_size=size is not None)
 
     def _write_record(self, output: av.container.OutputContainer, info: SourceInfo) -> None:
         """Put the render's record into the file; when continuing one, check it is the same render."""
