@@ -45,7 +45,6 @@ class PartialRender:
         frames: video frames it holds.
         first_time: presentation time of its first frame, in seconds of the file.
         last_time: presentation time of its last frame, in seconds of the file.
-        frame_interval: time between its last two frames (``None`` for a single frame).
     """
 
     path: Path
@@ -53,7 +52,6 @@ class PartialRender:
     frames: int
     first_time: Fraction
     last_time: Fraction
-    frame_interval: Fraction | None
 
     @property
     def time_offset(self) -> Fraction:
@@ -120,8 +118,7 @@ def read_partial(path: Path) -> PartialRender:
             f"cannot continue {shown}: it holds no video frame; pass --overwrite to render it again"
         )
     time_base = Fraction(stream.time_base)
-    interval = (times[-1] - times[-2]) * time_base if len(times) > 1 else None
-    return PartialRender(path, record, len(times), times[0] * time_base, times[-1] * time_base, interval)
+    return PartialRender(path, record, len(times), times[0] * time_base, times[-1] * time_base)
 
 
 def check_same_job(partial: PartialRender, job: dict[str, Any], *, compare_size: bool = True) -> None:
