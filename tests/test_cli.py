@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import make_clip, only, read_streams
+from media import decode, make_clip, only, read_streams
 
 from vstyle.cli import main
 
@@ -413,6 +413,30 @@ def test_live_window_offers_every_bundled_style_and_checks_named_ones_first(
                  "--model", str(tiny_model), "--styles", "scream-tiny", "no-such-style"])  # fmt: skip
     assert code == 1
     assert "unknown style 'no-such-style'" in one_line_error(capsys)
+
+
+def test_live_mirror_flips_the_window_only(tmp_path: Path, tiny_model: Path, monkeypatch) -> None:
+    pygame = pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from vstyle import StylizeConfig, live
+
+    checked = []
+
+    def compare(frame) -> None:  # on the writer thread, right after the window showed the frame
+        shown = pygame.surfarray.array3d(pygame.display.get_surface()).transpose(1, 0, 2)
+        below_label = slice(32, None)  # the top rows carry the frame rate
+        np.testing.assert_array_equal(shown[below_label], frame.image[:, ::-1][below_label])
+        checked.append(frame.image)
+
+    out = tmp_path / "take.mp4"
+    live("synthetic:64x48@30", ["window", str(out)], stylize=StylizeConfig(model=tiny_model),
+         max_frames=3, on_frame=compare, mirror=True)  # fmt: skip
+    assert len(checked) == 3
+    recorded = decode(out)[1]
+    assert len(recorded) == 3
+    for made, kept in zip(checked, recorded):  # the recording is the picture as made, not mirrored
+        error = np.abs(kept.image.astype(int) - made).mean()
+        assert error < np.abs(kept.image.astype(int) - made[:, ::-1]).mean() and error < 8
 
 
 def test_live_plays_a_cut_of_a_file(tmp_path: Path, tiny_model: Path) -> None:

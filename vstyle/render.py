@@ -321,6 +321,7 @@ def live(
     on_frame: Callable[[Frame], None] | None = None,
     switch_styles: Sequence[str] = (),
     fit_height: bool = False,
+    mirror: bool = False,
 ) -> Metrics:
     """Run a live filter: newest frame wins, drops are counted, latency stays bounded.
 
@@ -334,9 +335,13 @@ def live(
             ``stylize.height``.
         switch_styles: more styles (names or .onnx files) the window's keys switch to: ``n``/``→``
             next, ``p``/``←`` previous, ``1``-``9`` by number, ``o`` the original picture.
+        mirror: show the window's picture mirrored (a self-view); other outputs are unchanged.
     """
     specs = [output] if isinstance(output, (str, os.PathLike)) else list(output)
     sinks = [open_sink(spec) for spec in specs]
+    for sink in sinks:
+        if isinstance(sink, DisplaySink):
+            sink.mirror = mirror
     options = sink_options or {}
     if options:
         files = [i for i, sink in enumerate(sinks) if isinstance(sink, VideoFileSink)]

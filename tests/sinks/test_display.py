@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from fractions import Fraction
 
+import cv2
 import numpy as np
 import pytest
 from media import pattern
@@ -142,6 +143,24 @@ def test_f_fills_the_screen_keeping_the_aspect_and_again_returns_to_the_window()
         sink.write(Frame(image, 3))
         sink.write(Frame(image, 4))
         np.testing.assert_array_equal(shown(), image)
+
+
+def test_mirror_flips_what_is_shown_not_the_frame_and_m_toggles_it(tmp_path) -> None:
+    frame = Frame(pattern(0), 0)
+    with DisplaySink(show_fps=False, mirror=True, snapshot_dir=tmp_path) as sink:
+        sink.open(INFO)
+        sink.write(frame)
+        np.testing.assert_array_equal(shown(), pattern(0)[:, ::-1])
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_m))
+        sink.write(frame)  # the keys are handled after this frame is shown
+        sink.write(frame)
+        below_notice = slice(32, None)  # the top rows say "saved vstyle-snapshot-001.png"
+        np.testing.assert_array_equal(shown()[below_notice], pattern(0)[below_notice])
+        assert not sink.mirror
+    np.testing.assert_array_equal(frame.image, pattern(0))
+    saved = cv2.cvtColor(cv2.imread(str(sink.snapshots[0])), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(saved, pattern(0))  # a snapshot is the frame as made, not mirrored
 
 
 def test_a_large_frame_is_scaled_down_to_fit() -> None:

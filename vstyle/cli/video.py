@@ -293,7 +293,7 @@ def add_live(sub: argparse._SubParsersAction) -> None:
         "live",
         help="live filter from a camera (newest frame wins)",
         epilog="window keys: q/Esc quit, n/right next style, p/left previous, 1-9 style by number, "
-        "o original picture, +/- style strength, f full screen, s snapshot (PNG)",
+        "o original picture, +/- style strength, f full screen, m mirror, s snapshot (PNG)",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
@@ -320,6 +320,12 @@ def add_live(sub: argparse._SubParsersAction) -> None:
         "--camera-size", type=frame_size, metavar="WxH", help="ask the camera for this size (e.g. 1280x720)"
     )
     p.add_argument("--camera-fps", type=float, metavar="FPS", help="ask the camera for this frame rate")
+    p.add_argument(
+        "--mirror",
+        action="store_true",
+        help="show the window's picture mirrored, as a mirror shows you (m toggles it); a virtual camera "
+        "and --record get the picture as the camera sees it",
+    )
     p.add_argument(
         "--styles",
         nargs="+",
@@ -356,7 +362,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     metrics = live(
         source, outputs or ["null"], stylize=stylize_config(args), max_frames=args.max_frames,
         source_options=source_options, sink_options=sink_options, switch_styles=styles or (),
-        fit_height=args.height == "auto",
+        fit_height=args.height == "auto", mirror=args.mirror,
     )  # fmt: skip
     finish(metrics, args)
     return 0

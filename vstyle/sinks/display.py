@@ -63,8 +63,9 @@ class DisplaySink(Sink):
     ``"previous"``, ``o``/``0`` ``"original"``, ``+``/``=`` ``"stronger"``, ``-`` ``"weaker"``, and
     ``1``-``9`` the number (a live filter switches styles with them:
     :class:`~vstyle.switcher.StyleSwitcher`). ``f`` toggles full screen (the picture scaled to fill it,
-    aspect kept, black bars where it does not). ``s`` saves the frame on show, without the overlay and
-    at its own size, as ``vstyle-snapshot-NNN.png`` in ``snapshot_dir`` (never over an earlier one).
+    aspect kept, black bars where it does not). ``m`` toggles :attr:`mirror`. ``s`` saves the frame
+    on show, without the overlay, at its own size and as it was made (not mirrored), as
+    ``vstyle-snapshot-NNN.png`` in ``snapshot_dir`` (never over an earlier one).
 
     Args:
         title: window title.
@@ -73,6 +74,8 @@ class DisplaySink(Sink):
         on_key: called on the window's thread with each key's action.
         caption: text drawn before the frame rate (e.g. the current style's name).
         snapshot_dir: where ``s`` saves snapshots (default the working folder).
+        mirror: show the picture flipped left to right, as a mirror shows a face (a self-view; what
+            other sinks get is unchanged, as video calls send the unmirrored picture).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class DisplaySink(Sink):
         on_key: Callable[[str | int], None] | None = None,
         caption: Callable[[], str] | None = None,
         snapshot_dir: str | os.PathLike[str] = ".",
+        mirror: bool = False,
     ) -> None:
         if max_width < 16 or max_height < 16:
             raise ValueError(
@@ -97,6 +101,8 @@ class DisplaySink(Sink):
         self.on_key = on_key
         self.caption = caption
         self.snapshot_dir = Path(snapshot_dir)
+        #: Whether the picture is shown mirrored (``m`` toggles it).
+        self.mirror = mirror
         #: Snapshots saved with ``s``, in order.
         self.snapshots: list[Path] = []
         self._last_image: np.ndarray | None = None
@@ -153,6 +159,8 @@ class DisplaySink(Sink):
             image = cv2.resize(
                 image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
             )
+        if self.mirror:
+            image = image[:, ::-1]  # a view; the label is drawn on a copy, the right way round
         now = time.monotonic()
         self._update_fps(now)
         lines = []
@@ -232,6 +240,8 @@ class DisplaySink(Sink):
                 self._snapshot()
             elif event.type == pygame.KEYDOWN and event.key == pygame.K_f:
                 self._toggle_fullscreen()
+            elif event.type == pygame.KEYDOWN and event.key == pygame.K_m:
+                self.mirror = not self.mirror
             elif event.type == pygame.KEYDOWN and self.on_key is not None:
                 action = _action(pygame, event.key)
                 if action is not None:
