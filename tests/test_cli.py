@@ -645,7 +645,11 @@ def test_existing_output_is_not_overwritten_unless_asked(tmp_path: Path, tiny_mo
     out = tmp_path / "out.mp4"
     out.write_bytes(b"precious")
     assert main(["render", str(clip), "-o", str(out), "--model", str(tiny_model)]) == 1
-    assert "--overwrite" in one_line_error(capsys)
+    message = one_line_error(capsys)
+    assert "--overwrite" in message and "--resume to continue it if a render was interrupted" in message
+    assert out.read_bytes() == b"precious"
+    assert main(["render", str(clip), "-o", str(out), "--model", str(tiny_model), "--resume"]) == 1
+    assert "does not open as a video" in one_line_error(capsys)
     assert out.read_bytes() == b"precious"
     assert main(["render", str(clip), "-o", str(out), "--model", str(tiny_model), "--overwrite"]) == 0
     assert len(only(read_streams(out), "video").times) == 20

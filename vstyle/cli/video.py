@@ -194,7 +194,8 @@ def _check_outputs(jobs: list[_Job], overwrite: bool) -> None:
     from vstyle.sinks import ImageFileSink, VideoFileSink, open_sink
 
     for job in jobs:
-        if isinstance(open_sink(job.output), (ImageFileSink, VideoFileSink)):
+        sink = open_sink(job.output)
+        if isinstance(sink, (ImageFileSink, VideoFileSink)):
             path = Path(job.output).expanduser()
             if not path.parent.is_dir():
                 raise ConfigError(
@@ -204,6 +205,7 @@ def _check_outputs(jobs: list[_Job], overwrite: bool) -> None:
             if (path.exists() or path.is_symlink()) and not overwrite:
                 raise ConfigError(
                     f"{job.output} (for {job.source}) exists; pass --overwrite or choose another -o"
+                    + (", or --resume to continue it" if isinstance(sink, VideoFileSink) else "")
                 )
 
 

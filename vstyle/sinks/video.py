@@ -301,7 +301,10 @@ class VideoFileSink(Sink):
         if self.resume and target.is_file():
             self._partial = read_partial(target)
         elif (target.exists() or target.is_symlink()) and not self.overwrite:
-            raise SinkError(f"{shown} exists; pass --overwrite or choose another name")
+            more = ""
+            if self.record and target.suffix.lower() in {".mp4", ".mov", ".m4v"}:
+                more = ", or --resume to continue it if a render was interrupted"
+            raise SinkError(f"{shown} exists; pass --overwrite or choose another name{more}")
 
     def _check_encoder(self) -> av.Codec:
         if self.hwaccel == "cuda" and self.codec in NVENC_FOR:
