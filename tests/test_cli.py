@@ -849,6 +849,8 @@ def test_resume_counts_max_frames_over_both_parts_and_starts_a_missing_output(
     monkeypatch.undo()
     assert main(command) == 0
     assert len(only(read_streams(out), "video").times) == 20
+    assert main(command) == 0  # as many frames as --max-frames asks: finished
+    assert "already holds all 20 frames; nothing to do" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

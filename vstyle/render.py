@@ -259,17 +259,17 @@ def render(
         sink.resume = resume
         if resume and sink.path.is_file():
             partial = read_partial(sink.path)
-            sink.check_continues(partial)  # the frame size is checked once the source is open
+            sink.continue_from(partial)  # the frame size is checked once the source is open
             if not isinstance(open_source(input, **source_options), FileSource):
                 raise ConfigError(f"only a render of a video file can be continued, and {input} is not one")
             source_options.update(after=partial.after, offset=partial.time_offset)
-            if max_frames is not None:
+            if max_frames is not None and max_frames > partial.frames:
                 pipeline = dataclasses.replace(pipeline, max_frames=max_frames - partial.frames)
     elif resume:
         raise ConfigError(f"only a video file can be continued, not {output}; drop --resume")
     done = {"resumed_frames": partial.frames if partial else 0}
     try:
-        if pipeline.max_frames is not None and pipeline.max_frames <= 0:
+        if partial is not None and max_frames is not None and max_frames <= partial.frames:
             raise EndReached(f"{output} already holds {max_frames} frames")
         metrics = run(
             open_source(input, **source_options),

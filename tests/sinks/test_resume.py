@@ -11,7 +11,7 @@ import pytest
 from media import make_clip, only, read_streams
 
 from vstyle.capture.file import FileSource
-from vstyle.errors import EndReached, SinkError
+from vstyle.errors import EndReached, SinkError, SourceError
 from vstyle.sinks import VideoFileSink
 from vstyle.sinks.resume import RECORD_KEY, read_partial
 
@@ -168,3 +168,23 @@ def test_files_that_cannot_be_continued(
         out.write_text("not a video")
     with pytest.raises(SinkError, match=message):
         read_partial(out)
+
+
+def test_a_frame_close_after_the_last_one_is_not_lost(tmp_path: Path) -> None:
+    # 25 fps nominal, but frames 4 ms apart in places: the join must not take one for the other.
+    stamps = [0, 40, 44, 80, 120, 124, 128, 160, 200, 204]
+    clip = make_clip(tmp_path / "burst.mp4", frames=len(stamps), pts=stamps, time_base=Fraction(1, 1000))
+    whole, out = tmp_path / "whole.mp4", tmp_path / "out.mp4"
+    write(clip, whole)
+    for stop_after in (2, 5):
+        out.unlink(missing_ok=True)
+        write(clip, out, stop_after=stop_after)
+        resume(clip, out)
+        assert only(read_streams(out), "video").times == only(read_streams(whole), "video").times
+
+
+def test_a_stream_that_cannot_seek_is_refused_not_taken_as_finished(tmp_path: Path) -> None:
+    raw = make_clip(tmp_path / "raw.h264", frames=12, audio=None)
+    with pytest.raises(SourceError, match="cannot continue a render of .*cannot seek.*-c copy"):
+        with FileSource(raw, after=Fraction(1, 5), offset=Fraction(0)):
+            pass

@@ -414,6 +414,23 @@ def test_cli_train_runs_and_resumes(
     assert meta["config"]["ema"] == 0.9 and meta["ema"]["n_averaged"] == 3
 
 
+def test_cli_trains_from_a_painting_with_the_perceptual_weights(
+    photo_folder: Path, tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    painting = shared_data / "styles" / "starry_night.jpg"
+    args = ["train", "--style-image", str(painting), "--arch", "tiny", "--batch", "1", "--crop", "48",
+            "--photo-size", "72", "--photos", str(photo_folder), "--out", str(tmp_path / "run"), "--no-progress",
+            "--threads", "1", "--real-fraction", "0", "--steps", "1"]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr().err
+    meta = load_checkpoint(tmp_path / "run" / "checkpoint.pt").meta
+    assert meta["config"]["weights"]["style"] > 0 and meta["config"]["weights"]["pixel"] == 0
+
+
+def test_teacher_blur_has_a_bound() -> None:
+    with pytest.raises(ConfigError, match="teacher_blur must be a Gaussian sigma in"):
+        TrainConfig(teacher="scream", teacher_blur=float("inf"))
+
+
 def test_bundle_installs_model_with_card(
     tiny_model: Path, photo_folder: Path, tmp_path: Path, shared_data: Path
 ) -> None:

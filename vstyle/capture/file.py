@@ -137,8 +137,7 @@ class FileSource(Source):
         end: moment to stop before, in seconds from the start of the file (default its end).
         after: read only frames shown later than this moment, in seconds on the file's own
             timestamps (pts × time base): the last frame an interrupted render wrote, moved by
-            ``offset``. Frames within a quarter of a frame interval of it count as that frame (a
-            container that stores milliseconds rounds its times).
+            ``offset`` (plus half a tick of the time base it was stored in, which rounded it).
         offset: with ``after``, the :attr:`SourceInfo.time_offset` of that render, subtracted from
             every frame instead of the first kept frame's time.
 
@@ -429,25 +428,32 @@ class FileSource(Source):
         origin = stream.start_time or 0  # the player's 0 s, in pts
         first = origin + math.floor((self.start or 0) / time_base)
         stop = origin + math.ceil(self.end / time_base) if self.end is not None else None
+        what = "cut" if self.after is None else "continue a render of"
         if self.after is not None:
-            rate = _stream_rate(stream)
-            slack = 1 / (4 * rate) if rate else Fraction(1, 1000)
-            first = max(first, math.floor((self.after + slack) / time_base) + 1)
+            first = max(first, math.floor(self.after / time_base) + 1)
         if first > origin:
             try:
                 # backward: the key frame at or before the target; decoding runs on from there.
                 container.seek(first, stream=stream, backward=True, any_frame=False)
             except av.FFmpegError as error:
-                logger.info(
-                    "%s: cannot seek (%s); decoding from the start to reach the cut", self.path, error
-                )
+                # A raw stream (.h264) has no index to seek by, and a failed seek can leave the
+                # demuxer at the end: reading on would find nothing, and a render continued from
+                # there would look finished.
+                raise SourceError(
+                    f"cannot {what} {self.path}: it cannot seek ({_ffmpeg_reason(error)}); put it in a "
+                    f"container first, e.g. ffmpeg -i {self.path.name} -c copy {self.path.stem}.mp4"
+                ) from error
         decoded = self._decode_frames()
         try:
             for frame in decoded:
                 if frame.pts is None:
                     raise SourceError(
-                        f"cannot cut {self.path}: its frames carry no timestamps; drop --start/--end "
-                        "(or --max-frames to stop early)"
+                        f"cannot {what} {self.path}: its frames carry no timestamps; "
+                        + (
+                            "drop --start/--end (or --max-frames to stop early)"
+                            if self.after is None
+                            else "render it again with --overwrite, or put it in a container first"
+                        )
                     )
                 if frame.pts < first:
                     continue

@@ -125,7 +125,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"{Path(args.teacher).stem}-{overrides.get('arch', 'fast')}",
         )
     else:
-        config = TrainConfig(style_image=args.style_image, **overrides)
+        from vstyle.train.recipes import PERCEPTUAL
+
+        # From a painting alone the perceptual loss is the teacher: its weights, not distillation's.
+        config = TrainConfig(style_image=args.style_image, **{"weights": PERCEPTUAL, **overrides})
         name = f"{Path(args.style_image).stem}-{config.arch}"
     if args.bundle and not args.recipe:
         raise ConfigError("--bundle installs a named recipe's model; pass --recipe NAME")

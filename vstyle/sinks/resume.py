@@ -45,6 +45,7 @@ class PartialRender:
         frames: video frames it holds.
         first_time: presentation time of its first frame, in seconds of the file.
         last_time: presentation time of its last frame, in seconds of the file.
+        time_base: the time base its video was stored in (its times are multiples of it).
     """
 
     path: Path
@@ -52,6 +53,7 @@ class PartialRender:
     frames: int
     first_time: Fraction
     last_time: Fraction
+    time_base: Fraction
 
     @property
     def time_offset(self) -> Fraction:
@@ -60,8 +62,9 @@ class PartialRender:
 
     @property
     def after(self) -> Fraction:
-        """The last frame's time on the source's own timeline: the source goes on after it."""
-        return self.last_time + self.time_offset
+        """The last frame's time on the source's own timeline, plus half a tick of the file's time
+        base (which rounded it): the source goes on with the frames after this moment."""
+        return self.last_time + self.time_offset + self.time_base / 2
 
 
 def read_record(container: av.container.Container) -> dict[str, Any] | None:
@@ -118,7 +121,7 @@ def read_partial(path: Path) -> PartialRender:
             f"cannot continue {shown}: it holds no video frame; pass --overwrite to render it again"
         )
     time_base = Fraction(stream.time_base)
-    return PartialRender(path, record, len(times), times[0] * time_base, times[-1] * time_base)
+    return PartialRender(path, record, len(times), times[0] * time_base, times[-1] * time_base, time_base)
 
 
 def check_same_job(partial: PartialRender, job: dict[str, Any], *, compare_size: bool = True) -> None:
@@ -196,14 +199,12 @@ def join(partial: PartialRender, rest: Path, output_path: Path, options: dict[st
                         continue
                     index, video = packet.stream.index, packet.stream.type == "video"
                     when = packet.pts * Fraction(packet.time_base) if packet.pts is not None else None
-                    if (
-                        number == 1
-                        and not video
-                        and when is not None
-                        and index in ends
-                        and when <= ends[index]
-                    ):
-                        continue  # already in the first part
+                    if number == 1 and not video and when is not None and index in ends:
+                        # Already in the first part: at or before its last packet of that stream,
+                        # give or take half a packet (an edit list rounds a late start).
+                        duration = packet.duration * Fraction(packet.time_base) if packet.duration else 0
+                        if when <= ends[index] + duration / 2:
+                            continue
                     if number == 0 and when is not None:
                         ends[index] = max(ends.get(index, when), when)
                     if video:

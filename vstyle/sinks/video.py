@@ -298,8 +298,12 @@ class VideoFileSink(Sink):
             )
         if target.is_dir():
             raise SinkError(f"cannot write video {shown!r}: a folder of that name exists; choose a file name")
+        if self.resume and target.is_symlink():
+            raise SinkError(
+                f"cannot continue {shown}: it is a symbolic link; give the file it points to as the output"
+            )
         if self.resume and target.is_file():
-            self._partial = read_partial(target)
+            self._partial = self._partial or read_partial(target)
         elif (target.exists() or target.is_symlink()) and not self.overwrite:
             more = ""
             if self.record and target.suffix.lower() in {".mp4", ".mov", ".m4v"}:
@@ -411,6 +415,13 @@ class VideoFileSink(Sink):
 
         if self.copy_streams and info.path is not None and not info.live and Path(info.path).is_file():
             self._copier = StreamCopier(Path(info.path), output, offset=info.time_offset)
+            if output.format.name in _MOV_MUXERS and info.time_base is not None:
+                # MOV stores a stream's late start (delayed sound, a continued render's new part)
+                # as an edit in the movie's time scale: one that counts every stream's ticks keeps
+                # those starts exact, so the file reads back with the times it was given.
+                denominators = [t.denominator for t in [self._time_base, *self._copier.time_bases]]
+                if (scale := math.lcm(*denominators)) < 2**31:
+                    output.options["movie_timescale"] = str(scale)
         self._write_record(output, info)
 
     def job(self, size: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -439,6 +450,16 @@ class VideoFileSink(Sink):
         """
         check_same_job(partial, self.job(size), compare_size=size is not None)
 
+    def continue_from(self, partial: PartialRender) -> None:
+        """Continue ``partial`` (read by the caller) when the sink opens, as ``resume=True`` does,
+        after checking that it is this render's (its size is checked on open).
+
+        Raises:
+            SinkError: naming the settings that differ.
+        """
+        self.check_continues(partial)
+        self.resume, self._partial = True, partial
+
     def _write_record(self, output: av.container.OutputContainer, info: SourceInfo) -> None:
         """Put the render's record into the file; when continuing one, check it is the same render."""
         job = self.job((info.width, info.height))
@@ -460,11 +481,6 @@ class VideoFileSink(Sink):
         self.resumed_frames = partial.frames
         if self._copier is not None:  # demux from near the new part's start, not the top of the file
             self._copier.seek(info.time_offset + partial.last_time)
-            # The new part starts late, and MOV stores a late start as an edit in the movie's time
-            # scale: one that counts every stream's ticks keeps the start exact for the join.
-            scale = math.lcm(*(t.denominator for t in [self._time_base, *self._copier.time_bases]))
-            if scale < 2**31:
-                output.options["movie_timescale"] = str(scale)
         logger.info(
             "continuing %s after its %d frames (%.3f s)", shown, partial.frames, float(partial.last_time)
         )

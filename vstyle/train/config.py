@@ -14,6 +14,10 @@ from vstyle.errors import ConfigError
 from vstyle.models.spec import ARCHITECTURES, MAX_OUT_BLUR
 from vstyle.train.motion import MotionConfig
 
+#: The widest blur of the teacher's targets accepted: the recipes use 1 px; far wider ones only make
+#: every target flat (and the Gaussian kernel, 6σ wide, would not fit in memory).
+MAX_TEACHER_BLUR = 16.0
+
 #: Clips in the shared data used for real-motion pairs (frames from ``clip_skip`` on).
 DEFAULT_CLIPS: tuple[str, ...] = (
     "fox",
@@ -206,9 +210,10 @@ class TrainConfig:
             raise ConfigError(f"stabilize_from must be in [0, 1], got {self.stabilize_from}")
         if self.stabilize_boost <= 0:
             raise ConfigError(f"stabilize_boost must be > 0, got {self.stabilize_boost}")
-        if not self.teacher_blur >= 0:
+        if not 0 <= self.teacher_blur <= MAX_TEACHER_BLUR:
             raise ConfigError(
-                f"teacher_blur must be >= 0 (a Gaussian sigma in pixels), got {self.teacher_blur}"
+                f"teacher_blur must be a Gaussian sigma in [0, {MAX_TEACHER_BLUR:g}] pixels (wider blurs "
+                f"every target flat), got {self.teacher_blur}"
             )
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"ema must be a decay in [0, 1) (0 turns it off), got {self.ema}")
