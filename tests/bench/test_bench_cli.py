@@ -154,6 +154,35 @@ def test_bench_compare_cli(
     assert "Another machine" in printed and bench_run["data"]["machine"]["label"] in printed
     assert {"compare.md", "compare.csv", "fps-backend.png", "fps-file.png"} <= {p.name for p in out.iterdir()}
 
+    before = (out / "compare.md").read_bytes()
+    assert main(["bench", "compare", str(src), "--out", str(out)]) == 1, "earlier results are not replaced"
+    assert "already holds compare.md, compare.csv; pass --overwrite" in one_line_error(capsys)
+    assert (out / "compare.md").read_bytes() == before
+    assert main(["bench", "compare", str(src), "--out", str(out), "--overwrite", "--no-charts"]) == 0
+    capsys.readouterr()
+    assert main(["bench", "compare", str(src), str(src), "--out", str(tmp_path / "twice")]) == 1
+    assert "given twice" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "../escape"], "must be a plain file name stem"),
+        (["--name", ""], "must be a plain file name stem"),
+        (["--out", "afile/x"], "is a file, not a folder"),
+        (["--live-seconds", "inf"], "live seconds must be in"),
+    ],
+)
+def test_bench_refuses_bad_outputs_before_any_work(
+    tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("mine")
+    assert main(["bench", "--models", "tiny", "--resolutions", "64x48", "--modes", "backend", "--no-peak",
+                 "--no-progress", *args]) == 1  # fmt: skip
+    assert message in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
 
 def test_bench_compare_rejects_a_file_that_is_not_a_result(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -210,3 +210,12 @@ def test_stabilized_flicker_is_measured_next_to_the_plain_one(
     plain = evaluate(tiny_model, out_dir=tmp_path / "plain", clips=[inputs["clip"]], frames=FRAMES,
                      height=HEIGHT, photos=0, middlebury=False)  # fmt: skip
     assert "stabilized" not in plain["clips"]["items"][0]
+
+
+def test_a_teacher_name_means_the_shared_teacher(shared_data: Path) -> None:
+    from vstyle.evaluate.inputs import model_path, teacher_path
+    from vstyle.styles import resolve_model
+
+    teacher = teacher_path("wave")
+    assert teacher == resolve_model(shared_data / "teachers" / "wave", None)
+    assert teacher != model_path("wave"), "the bundled wave is a student, not the teacher"

@@ -140,9 +140,10 @@ class BenchConfig:
             raise ConfigError(f"runs must be at least 1. Got {self.runs}")
         if self.warmup < 0:
             raise ConfigError(f"warm-up must be 0 or more. Got {self.warmup}")
-        if not self.live_seconds > 0 or not self.live_fps > 0:
+        if not 0 < self.live_seconds <= 3600 or not 0 < self.live_fps <= 1000:
             raise ConfigError(
-                f"live seconds and fps must be positive. Got {self.live_seconds}, {self.live_fps}"
+                "live seconds must be in (0, 3600] and fps in (0, 1000]. "
+                f"Got {self.live_seconds}, {self.live_fps}"
             )
         if self.baselines and "file" not in self.modes:
             raise ConfigError("--baselines compares against file mode on the same clip; add file to --modes")

@@ -82,6 +82,7 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", default="bench", help="file name stem of the outputs (default bench)")
     p.add_argument("--no-peak", action="store_true", help="skip the matrix-multiply peak measurement")
+    p.add_argument("--overwrite", action="store_true", help="replace earlier results of the same --name")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     more = p.add_subparsers(dest="bench_command", metavar="compare")
     c = more.add_parser("compare", help="merge result files from several machines into one table and charts")
@@ -95,13 +96,43 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
         help="folder for compare.md, compare.csv and the PNG charts (default vstyle-bench-compare)",
     )
     c.add_argument("--no-charts", action="store_true", help="tables only (no matplotlib needed)")
+    c.add_argument("--overwrite", action="store_true", help="replace an earlier comparison in --out")
+
+
+def _check_results_folder(out: Path, names: list[str], overwrite: bool) -> None:
+    """Refuse, before any work, an output folder that cannot be made or holds earlier results.
+
+    Raises:
+        ConfigError: ``out`` or a folder above it is a file, or one of ``names`` exists in it
+            without ``overwrite``.
+    """
+    from vstyle.errors import ConfigError
+
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"--out {str(out)!r}: {str(folder)!r} is a file, not a folder; choose another --out"
+                )
+            break
+    existing = [name for name in names if (out / name).exists()]
+    if existing and not overwrite:
+        raise ConfigError(
+            f"{out} already holds {', '.join(existing)}; pass --overwrite to replace them or choose another --out"
+        )
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     import shlex
 
+    from vstyle.errors import ConfigError
+
     if args.bench_command == "compare":
         from vstyle.bench.compare import compare
+
+        if len({p.resolve() for p in args.results}) < len(args.results):
+            raise ConfigError("a result file is given twice; give each once")
+        _check_results_folder(args.out, ["compare.md", "compare.csv"], args.overwrite)
 
         report = compare(args.results, args.out, charts=not args.no_charts)
         print(report["markdown"])
@@ -114,6 +145,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from vstyle.bench.results import save_results, to_markdown
     from vstyle.bench.runner import run_bench
 
+    name = args.name
+    if not name or name.startswith(".") or Path(name).name != name or len(name.encode()) > 200:
+        raise ConfigError(f"--name {name!r} must be a plain file name stem such as 'cpu-matrix' (no folders)")
+    _check_results_folder(args.out, [f"{name}.{ext}" for ext in ("json", "csv", "md")], args.overwrite)
     modes = args.modes or ["backend", "pipeline", *(["file"] if args.baselines else [])]
     config = BenchConfig(
         models=tuple(args.models), styles=tuple(args.styles), backends=tuple(args.backends),

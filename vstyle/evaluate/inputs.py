@@ -8,6 +8,7 @@ is absent.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import numpy as np
 from vstyle.data import shared_data_dir
 from vstyle.errors import SourceError
 from vstyle.styles import default_style, resolve_model
+
+log = logging.getLogger(__name__)
 
 #: What ``model`` and ``teacher`` accept: a path (.onnx, .pt, teacher folder), a style name, or None.
 ModelSpec = str | os.PathLike[str] | None
@@ -53,6 +56,26 @@ def model_path(spec: ModelSpec) -> Path:
     if _is_path(spec):
         return resolve_model(Path(os.fspath(spec)), None)
     return resolve_model(None, os.fspath(spec))
+
+
+def teacher_path(spec: str | os.PathLike[str]) -> Path:
+    """The ONNX file for a ``--teacher`` argument: a path as :func:`model_path` takes, or a name,
+    which means the teacher network in the shared ``teachers/`` folder (as ``vstyle train
+    --teacher`` does), not the bundled student of that name.
+
+    Raises:
+        ModelError: no such file, teacher or style.
+    """
+    if not _is_path(spec):
+        root = shared_data_dir()
+        folder = root / "teachers" / os.fspath(spec) if root is not None else None
+        if folder is not None and folder.is_dir():
+            return resolve_model(folder, None)
+        log.warning(
+            "teacher %r is not in the shared data's teachers/; comparing against the bundled style of that name",
+            os.fspath(spec),
+        )
+    return model_path(spec)
 
 
 def default_out_dir(model: ModelSpec) -> Path:

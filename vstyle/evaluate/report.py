@@ -62,6 +62,7 @@ from vstyle.evaluate.inputs import (
     model_path,
     photo_input,
     resolve_style_image,
+    teacher_path,
 )
 from vstyle.evaluate.perceptual import PerceptualScorer, default_lossnet, perceptual_unavailable
 from vstyle.evaluate.similarity import SSIM_DESCRIPTION, psnr, ssim
@@ -214,7 +215,7 @@ def evaluate(
             f"{perceptual_skip}; pass the partial VGG19 state dict (.pth) or leave lossnet unset"
         )
     student_file = model_path(model)
-    teacher_file = model_path(teacher) if teacher is not None else None
+    teacher_file = teacher_path(teacher) if teacher is not None else None
     loaded = [load_clip(p, frames, height) for p in clip_files]
     mb_root = middlebury_root() if middlebury else None
     mb_skip = None if mb_root else ("not asked for" if not middlebury else "no shared flow/middlebury folder")
