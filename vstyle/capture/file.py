@@ -50,9 +50,21 @@ class Orientation:
     @classmethod
     def from_frame(cls, frame: av.VideoFrame) -> Orientation:
         """The orientation a decoded frame's ``DISPLAYMATRIX`` side data asks for (identity if none)."""
-        for side_data in frame.side_data:
-            if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
-                return cls.from_matrix(np.frombuffer(bytes(side_data), dtype=np.int32, count=9))
+        try:
+            side_data = list(frame.side_data)
+        except ValueError:
+            # PyAV cannot list side data of a type it does not know (an image's ICC profile, for
+            # one); its rotation property reads the display matrix alone (no flips).
+            angle = math.radians(-getattr(frame, "rotation", 0) or 0)
+            if not angle:
+                return cls()
+            c, s = math.cos(angle), math.sin(angle)
+            # av_display_rotation_set's matrix, 16.16 fixed point
+            matrix = np.array([c, -s, 0, s, c, 0, 0, 0, 1], dtype=np.float64) * 65536
+            return cls.from_matrix(np.round(matrix).astype(np.int32))
+        for entry in side_data:
+            if entry.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+                return cls.from_matrix(np.frombuffer(bytes(entry), dtype=np.int32, count=9))
         return cls()
 
     @classmethod
