@@ -471,3 +471,9 @@ def test_whole_photo_targets_are_cached_and_reused(
     stamp = cached[-1].stat().st_mtime_ns
     Trainer(config, tmp_path / "b", threads=1, photos_dir=photo_folder, export=False).run()
     assert cached[-1].stat().st_mtime_ns == stamp  # read back, not recomputed
+
+
+@pytest.mark.parametrize(("field", "value"), [("lr", float("nan")), ("lr", float("inf")), ("seed", 10**25)])
+def test_numbers_out_of_range_are_refused_up_front(field: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=field):
+        TrainConfig(teacher="scream", **{field: value})

@@ -180,10 +180,12 @@ def save_model(
     """
     import onnx
 
+    from vstyle.sinks.staging import staging_path
+
     dst.parent.mkdir(parents=True, exist_ok=True)
     side = sidecar_path(dst)
-    tmp_onnx = staged or dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    tmp_side = side.with_name(f".{side.name}.tmp-{os.getpid()}")
+    tmp_onnx = staged or staging_path(dst)  # hidden, and short enough beside a long legal name
+    tmp_side = staging_path(side)
     try:
         onnx.save_model(proto, str(tmp_onnx))
         sidecar: dict[str, Any] = {

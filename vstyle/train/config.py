@@ -221,8 +221,10 @@ class TrainConfig:
             raise ConfigError(
                 f"out_blur must be a Gaussian sigma in [0, {MAX_OUT_BLUR:g}] pixels, got {self.out_blur}"
             )
-        if self.lr <= 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not 0 < self.lr < float("inf"):
+            raise ConfigError(f"lr must be a finite number > 0, got {self.lr}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be in [0, 2**63), got {self.seed}")
         if self.warm_start and not (
             self.teacher_recipe is not None or (self.arch in WARM_ARCHS and self.teacher is not None)
         ):
