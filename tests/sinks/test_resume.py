@@ -107,37 +107,34 @@ def test_other_settings_are_refused_and_the_file_left_alone(tmp_path: Path, clip
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "source.mp4"]
 
 
-def test_a_failure_while_continuing_leaves_the_first_part(tmp_path: Path, clip: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "new_frames", "kept"),
+    [
+        (RuntimeError("the network failed"), 1, None),  # an error: the new part is discarded
+        (KeyboardInterrupt(), 0, "5 frames in {out} (as they were)"),  # Ctrl-C before a new frame
+    ],
+    ids=["error", "ctrl-c-before-a-frame"],
+)
+def test_a_continuation_that_ends_early_leaves_the_first_part(
+    tmp_path: Path, clip: Path, stop: BaseException, new_frames: int, kept: str | None
+) -> None:
     out = tmp_path / "out.mp4"
     write(clip, out, stop_after=5)
     before = out.read_bytes()
     partial = read_partial(out)
     with (
-        pytest.raises(RuntimeError, match="network"),
+        pytest.raises(type(stop)),
         FileSource(clip, after=partial.after, offset=partial.time_offset) as source,
         VideoFileSink(out, record=JOB, resume=True) as sink,
     ):
         sink.open(source.info)
-        sink.write(next(iter(source)))
-        raise RuntimeError("the network failed")
+        for frame in list(source)[:new_frames]:
+            sink.write(frame)
+        raise stop
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "source.mp4"]
-
-
-def test_continuing_with_no_new_frame_leaves_the_file_and_says_so(tmp_path: Path, clip: Path) -> None:
-    out = tmp_path / "out.mp4"
-    write(clip, out, stop_after=5)
-    before = out.read_bytes()
-    partial = read_partial(out)
-    with (
-        pytest.raises(KeyboardInterrupt),
-        FileSource(clip, after=partial.after, offset=partial.time_offset) as source,
-        VideoFileSink(out, record=JOB, resume=True) as sink,
-    ):
-        sink.open(source.info)
-        raise KeyboardInterrupt
-    assert out.read_bytes() == before
-    assert sink.kept() == [f"5 frames in {out} (as they were)"]
+    if kept is not None:
+        assert sink.kept() == [kept.format(out=out)]
 
 
 def test_a_finished_file_has_nothing_after_it(tmp_path: Path, clip: Path) -> None:
